@@ -1,0 +1,1 @@
+"""The `kemala` command: local stack, onboarding, tokens, routing tools, agency inbox, audit."""

@@ -1,0 +1,1 @@
+"""Pydantic v2 models: X payloads, tickets and audit events, queue messages."""
