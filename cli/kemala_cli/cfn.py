@@ -36,6 +36,13 @@ def _construct(tag: str, node: yaml.Node, loader: yaml.SafeLoader) -> Any:
     return {f"Fn::{tag}": value}
 
 
+def _constructor_for(tag: str) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        return _construct(tag, node, loader)
+
+    return construct
+
+
 for _tag in (
     "Ref",
     "GetAtt",
@@ -56,7 +63,7 @@ for _tag in (
     "Condition",
     "ToJsonString",
 ):
-    _CfnLoader.add_constructor(f"!{_tag}", lambda loader, node, t=_tag: _construct(t, node, loader))
+    _CfnLoader.add_constructor(f"!{_tag}", _constructor_for(_tag))
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
