@@ -23,7 +23,9 @@ def _to_dynamo_value(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, dict):
-        return {k: _to_dynamo_value(v) for k, v in value.items() if v is not None}
+        # None inside a map is kept (as NULL): an audit event's `set` records cleared fields that way,
+        # and its hash covers them, so dropping them would break the chain.
+        return {k: _to_dynamo_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_to_dynamo_value(v) for v in value]
     return value
