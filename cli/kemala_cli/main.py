@@ -8,7 +8,9 @@ import sys
 from collections.abc import Sequence
 
 # (module, attribute) of each command group's `register(subparsers)`; imported lazily per run.
-COMMAND_GROUPS: list[str] = []
+COMMAND_GROUPS: list[str] = [
+    "agencies_cmd",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
