@@ -38,6 +38,9 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def aws() -> Iterator[None]:
     from kemala import aws as kemala_aws
+    from kemala_cli import moto_atomic
+
+    moto_atomic.install()  # DynamoDB's per-request atomicity, which moto's backend lacks under threads
 
     kemala_aws.client.cache_clear()
     with mock_aws():

@@ -32,7 +32,7 @@ class MessageType(StrEnum):
 class TicketSnapshot(BaseModel):
     """What a consumer needs to act on a ticket without reading TicketsTable."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     id: str
     ref: str
@@ -58,7 +58,7 @@ class TicketSnapshot(BaseModel):
 
 
 class Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     version: Literal[1] = 1
     type: MessageType

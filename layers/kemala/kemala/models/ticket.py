@@ -31,7 +31,7 @@ class TicketStatus(StrEnum):
 class Suggestion(BaseModel):
     """One of the router's candidate (category, agency) pairs, shown to the triage team."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     category: str
     confidence: float
@@ -41,7 +41,7 @@ class Suggestion(BaseModel):
 class Ticket(BaseModel):
     """One citizen complaint. `version` equals the number of audit events written for it."""
 
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    model_config = ConfigDict(defer_build=True, extra="ignore", validate_assignment=False)
 
     id: str
     ref: str
@@ -86,7 +86,7 @@ class AuditEvent(BaseModel):
     honouring a deletion does not break the chain.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     ticket_id: str
     seq: int = Field(ge=1)

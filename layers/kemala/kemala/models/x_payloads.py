@@ -17,7 +17,7 @@ _ID = Field(pattern=r"^[0-9]{1,20}$")
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="allow", populate_by_name=True)
 
 
 # --- Account Activity API -------------------------------------------------------------------------
@@ -153,7 +153,7 @@ class XActivityDelivery(_Lenient):
 class IncomingPost(BaseModel):
     """A created tweet, whatever API delivered it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     tweet_id: TweetId
     author_id: str
@@ -169,7 +169,7 @@ class IncomingPost(BaseModel):
 
 
 class IncomingDeletion(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     tweet_id: TweetId
     author_id: str | None
