@@ -1,4 +1,4 @@
-"""The reply job contract: `detail` of `reply.requested` (OutboundQueue) and of `reply.failed` (agency queues).
+"""The reply job contract: `detail` of `reply.requested` (OutboundQueue) and `reply.failed` (agency queues).
 
 functions/api builds `ReplyRequest` when an agency or operator replies; functions/replier posts it to X and,
 when X refuses it for good, tells the agency with `ReplyFailed`. Both travel inside `Envelope.detail`.
@@ -7,6 +7,8 @@ when X refuses it for good, tells the agency with `ReplyFailed`. Both travel ins
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class ReplyRequest(BaseModel):
