@@ -11,6 +11,7 @@ from collections.abc import Sequence
 COMMAND_GROUPS: list[str] = [
     "agencies_cmd",
     "routing_cmd",
+    "audit",
     "fake_x_cmd",
 ]
 
