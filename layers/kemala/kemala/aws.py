@@ -17,5 +17,10 @@ def client(service: str) -> Any:
 
     return boto3.client(
         service,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=2,
+            read_timeout=5,
+            parameter_validation=False,
+        ),
     )

@@ -1,0 +1,93 @@
+"""Cold start of a Lambda function versus its floor, each in fresh interpreters.
+
+The floor (DESIGN.md): `import boto3` plus creating the boto3 clients the function uses. The function's
+figure: importing its module (its whole init) plus creating those same clients, as its first request
+would. Interpreter start-up is common to both and excluded. Budget: function / floor <= 1.3.
+
+Usage: python bench/cold_start.py FUNCTION CLIENT [CLIENT ...]   (e.g. webhook dynamodb sqs secretsmanager)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = int(os.environ.get("BENCH_RUNS", "9"))
+BUDGET = 1.3
+
+ENV = {
+    "AWS_DEFAULT_REGION": "ap-southeast-3",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "TICKETS_TABLE": "tickets",
+    "DIRECTORY_TABLE": "directory",
+    "ROUTING_QUEUE_URL": "https://sqs.ap-southeast-3.amazonaws.com/123456789012/routing",
+    "OPERATORS_QUEUE_URL": "https://sqs.ap-southeast-3.amazonaws.com/123456789012/operators",
+    "OUTBOUND_QUEUE_URL": "https://sqs.ap-southeast-3.amazonaws.com/123456789012/outbound",
+    "X_CONSUMER_SECRET_NAME": "kemala/x-consumer",
+    "KEMALA_HASHTAGS": "KemalaJateng",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+}
+
+FLOOR = """
+import time
+t0 = time.perf_counter()
+import boto3
+for name in {clients!r}:
+    boto3.client(name)
+print(time.perf_counter() - t0)
+"""
+
+FUNCTION = """
+import sys, time
+t0 = time.perf_counter()
+sys.path[:0] = [{fn_dir!r}, {layer_dir!r}]  # as in Lambda: the function dir, then the layer's python/
+import app
+from kemala import aws
+for name in {clients!r}:
+    aws.client(name)
+print(time.perf_counter() - t0)
+"""
+
+
+def _run(code: str) -> float:
+    env = {**os.environ, **ENV, "PYTHONDONTWRITEBYTECODE": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def measure(function: str, clients: list[str]) -> dict[str, float]:
+    fn_dir = str(ROOT / "functions" / function)
+    layer_dir = str(ROOT / "layers" / "kemala")
+    _run(
+        FUNCTION.format(fn_dir=fn_dir, layer_dir=layer_dir, clients=clients)
+    )  # warm the bytecode cache once, as a layer ships .pyc
+    floors, fns = [], []
+    for _ in range(RUNS):  # interleaved, so machine noise hits both alike
+        floors.append(_run(FLOOR.format(clients=clients)))
+        fns.append(_run(FUNCTION.format(fn_dir=fn_dir, layer_dir=layer_dir, clients=clients)))
+    floor, fn = statistics.median(floors), statistics.median(fns)
+    return {"floor_ms": floor * 1000, "function_ms": fn * 1000, "ratio": fn / floor}
+
+
+def main(argv: list[str]) -> int:
+    function, clients = argv[0], argv[1:]
+    result = measure(function, clients)
+    verdict = "within" if result["ratio"] <= BUDGET else "OVER"
+    print(
+        f"cold start {function}: {result['function_ms']:.0f} ms vs floor {result['floor_ms']:.0f} ms "
+        f"(import boto3 + {', '.join(clients)} clients); ratio {result['ratio']:.2f} "
+        f"({verdict} budget {BUDGET}x; median of {RUNS})"
+    )
+    print(json.dumps({"figure": f"{function}_cold_start", **{k: round(v, 3) for k, v in result.items()}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
