@@ -13,6 +13,8 @@ COMMAND_GROUPS: list[str] = [
     "routing_cmd",
     "audit",
     "fake_x_cmd",
+    "local_cmd",
+    "inbox_cmd",
 ]
 
 
