@@ -216,7 +216,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         text = routing_train.truncate(example.text, args.truncate)
         probabilities = classifier.probabilities(tokens(text, classifier.lexicon))
         predicted = max(probabilities, key=probabilities.__getitem__)
-        rows.append(Scored(example.category, predicted, probabilities[predicted]))
+        rows.append(Scored(example.category, predicted, probabilities[predicted] >= threshold))
     print(f"{args.file} ({'full length' if args.truncate is None else f'first {args.truncate} characters'})")
     print(report(rows, threshold))
     return 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 class Scored:
     truth: str
     predicted: str
-    confidence: float
+    routed: bool  # confidence reached the threshold: auto-routed, not triaged
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def per_category(rows: Sequence[Scored], threshold: float) -> list[CategoryFigures]:
+def per_category(rows: Sequence[Scored]) -> list[CategoryFigures]:
     """One line per category that is either true or predicted somewhere, by support (most first)."""
     categories = sorted({r.truth for r in rows} | {r.predicted for r in rows})
     out = []
@@ -53,7 +53,7 @@ def per_category(rows: Sequence[Scored], threshold: float) -> list[CategoryFigur
         predicted = [r for r in rows if r.predicted == category]
         hits = sum(r.predicted == category for r in true_rows)
         precision, recall = _ratio(hits, len(predicted)), _ratio(hits, len(true_rows))
-        routed = [r for r in true_rows if r.confidence >= threshold]
+        routed = [r for r in true_rows if r.routed]
         out.append(
             CategoryFigures(
                 category=category,
@@ -68,10 +68,10 @@ def per_category(rows: Sequence[Scored], threshold: float) -> list[CategoryFigur
     return sorted(out, key=lambda c: (-c.support, c.category))
 
 
-def figures(rows: Sequence[Scored], threshold: float) -> Figures:
+def figures(rows: Sequence[Scored]) -> Figures:
     """Macro-F1 averages every category that is true or predicted (sklearn's default)."""
-    routed = [r for r in rows if r.confidence >= threshold]
-    categories = per_category(rows, threshold)
+    routed = [r for r in rows if r.routed]
+    categories = per_category(rows)
     return Figures(
         n=len(rows),
         accuracy=_ratio(sum(r.truth == r.predicted for r in rows), len(rows)),
@@ -87,7 +87,7 @@ def pct(value: float) -> str:
 
 def report(rows: Sequence[Scored], threshold: float) -> str:
     """The text `kemala routing eval` prints."""
-    overall = figures(rows, threshold)
+    overall = figures(rows)
     lines = [
         f"examples: {overall.n}   threshold: {threshold:.3f}",
         f"accuracy: {pct(overall.accuracy)}   macro-F1: {pct(overall.macro_f1)}   "
@@ -96,7 +96,7 @@ def report(rows: Sequence[Scored], threshold: float) -> str:
         f"{'category':<18} {'n':>5} {'precision':>9} {'recall':>7} {'F1':>7} "
         f"{'coverage':>8} {'acc-routed':>10}",
     ]
-    for c in per_category(rows, threshold):
+    for c in per_category(rows):
         lines.append(
             f"{c.category:<18} {c.support:>5} {pct(c.precision):>9} {pct(c.recall):>7} {pct(c.f1):>7} "
             f"{pct(c.coverage):>8} {pct(c.routed_accuracy):>10}"

@@ -6,12 +6,13 @@ TF-IDF word 1-2-grams of the normalised text. At inference:
     log p_model = log_softmax(linear scores / temperature)       # over the categories seen in training
     z           = log p_model + keyword_weight * keyword score     # curated keywords, capped per category
     z (unseen)  = log(unseen_prior) + unseen_keyword_weight * keyword score
-                  # categories with no training rows (water_utility, electricity): keywords are all we have
+                  # keyword-led categories, with (almost) no training rows: water_utility, electricity,
+                  # disaster. Keywords are all the evidence we have for them.
     confidence  = softmax(z)
 
 `temperature` and `keyword_weight` are fitted on held-out folds at train time (minimum log-loss), so the
 confidence is calibrated, and `threshold` (the default auto-routing threshold) is chosen there too. The
-unseen-category prior and keyword weight cannot be fitted (no rows): they are design constants.
+keyword-led prior and keyword weight cannot be fitted (no rows): they are design constants.
 """
 
 from __future__ import annotations
