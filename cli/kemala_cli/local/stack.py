@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,8 @@ class LocalStack:
     def _quiet_libraries() -> None:
         for name in ("werkzeug", "botocore", "boto3", "urllib3", "moto"):
             logging.getLogger(name).setLevel(logging.ERROR)
+        # Lambda puts this in the function's log; here it would interleave with the demo's output
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
 
     def _start_moto(self) -> str:
         from moto.server import ThreadedMotoServer
