@@ -124,7 +124,7 @@ def load(args: argparse.Namespace) -> int:
         counts = load_export(found, Path(args.db), with_text=args.with_text)
     except ExportFormatError as exc:
         raise CliError(str(exc)) from None
-    checked = "manifest checked" if found.layout == "aws" else "no manifest (moto): completeness not checked"
+    checked = "manifest checked" if found.layout == "aws" else "no manifest: completeness not checked"
     print(f"export {found.export_id} ({found.layout} layout, {checked}) from {found.location}")
     print("loaded " + ", ".join(f"{n} {t}" for t, n in counts.items()) + f" into {args.db}")
     return 0

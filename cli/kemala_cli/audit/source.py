@@ -183,7 +183,7 @@ def locate(src: str, export_id: str | None = None) -> Export:
         if match and (export_id is None or match["id"] == export_id):
             groups.setdefault((match["root"], match["id"]), []).append(match["rest"])
     if not groups:
-        wanted = f"export {export_id}" if export_id else "a DynamoDB export"
+        wanted = f"export {export_id}" if export_id else "DynamoDB export"
         raise ExportFormatError(f"{src}: no {wanted} here (expected .../AWSDynamoDB/<export id>/...)")
     if len(groups) > 1:
         ids = ", ".join(sorted(i for _, i in groups))

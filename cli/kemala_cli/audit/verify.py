@@ -27,8 +27,7 @@ class TicketFailure:
     has_item: bool = True
 
     def __str__(self) -> str:
-        name = f"{self.ticket_id} ({self.ref})" if self.ref else self.ticket_id
-        return f"FAIL ticket {name}: " + "; ".join(self.reasons)
+        return f"FAIL ticket {self.ticket_id} ({self.ref or 'ref unknown'}): " + "; ".join(self.reasons)
 
 
 @dataclass
