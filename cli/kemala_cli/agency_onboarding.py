@@ -227,6 +227,8 @@ def apply(
 ) -> ApplyReport:
     """Create or update each agency's record and queue; then the agency index and XACCOUNTS."""
     report = ApplyReport()
+    existing = {a.id: a for a in store.list_all()}
+    final = dict(existing)
     for agency in agencies:
         if agency.queue_url:
             desired = agency.model_copy(update={"queue_owned_by_agency": True})
@@ -236,7 +238,8 @@ def apply(
         else:
             url, queue_work = queues.ensure(agency.id)
             desired = agency.model_copy(update={"queue_url": url, "queue_owned_by_agency": False})
-        stored = store.get(agency.id)
+        final[agency.id] = desired
+        stored = existing.get(agency.id) or store.get(agency.id)
         if stored is None:
             store.put(desired, at())
             report.agencies.append(AgencyChange(agency.id, "created"))
@@ -248,13 +251,13 @@ def apply(
         fields = changed + queue_work
         report.agencies.append(AgencyChange(agency.id, "updated" if fields else "unchanged", fields))
 
-    known = store.agency_ids()
+    known = set(existing) | store.agency_ids()
     in_file = {a.id for a in agencies}
     if not in_file <= known:
         store.set_agency_ids(known | in_file)
         report.directory.append(f"agency index: {len(in_file - known)} added")
     report.not_in_file = sorted(known - in_file)
-    accounts = {a.x_user_id for a in store.list_all() if a.x_user_id}
+    accounts = {a.x_user_id for a in final.values() if a.x_user_id}
     before = store.own_account_ids()
     if accounts != before:
         store.set_own_account_ids(accounts)

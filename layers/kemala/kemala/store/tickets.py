@@ -276,10 +276,10 @@ class TicketStore:
         update: dict[str, Any] = {**change.fields, **change.private_fields}
         if change.status is not None:
             update["status"] = change.status
-        updated = ticket.model_copy(
-            update={**update, "version": seq, "last_hash": event.hash, "updated_at": at}
+        # validate the merged fields (a model_copy would keep JSON dicts where models belong)
+        updated = Ticket.model_validate(
+            {**ticket.model_dump(), **update, "version": seq, "last_hash": event.hash, "updated_at": at}
         )
-        updated = Ticket.model_validate(updated.model_dump())  # re-validate field types of the update
         put = {
             "Put": {
                 "TableName": self.table,

@@ -1,0 +1,169 @@
+"""The ticket outbox: notifications that a ticket change owes, written in the change's own transaction.
+
+| item          | pk            | sk                | notes                                                  |
+|---------------|---------------|-------------------|--------------------------------------------------------|
+| outbox entry  | TICKET#<id>   | OUTBOX#<seq:08d>  | the message for the change of event <seq>; `sent_at`   |
+
+A router that moves a ticket and then dies before its SQS send leaves an entry without `sent_at`; the
+redelivered `ticket.received` finds it and sends it. The writer holds a short lease (`claim_until`) while
+it sends, so a concurrent duplicate of the message does not send a second copy; a failed send releases
+the lease at once, so the retry need not wait for it. The message id is deterministic, so the rare copy
+that does go out twice (a crash between the send and `sent_at`) is dropped by the consumer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from kemala import aws
+from kemala.models.messages import Envelope
+from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, deserialize, error_code, serialize
+from kemala.store.tickets import put_if_absent, ticket_pk
+
+OPERATORS = "operators"
+
+
+def outbox_sk(seq: int) -> str:
+    return f"OUTBOX#{seq:08d}"
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    ticket_id: str
+    seq: int  # the audit event whose change owes this message
+    target: str  # `agency:<id>` or `operators`
+    queue_url: str
+    envelope: Envelope
+
+    @property
+    def agency_id(self) -> str | None:
+        return self.target.removeprefix("agency:") if self.target.startswith("agency:") else None
+
+    def item(self, claim_until: int) -> dict[str, Any]:
+        return {
+            "pk": ticket_pk(self.ticket_id),
+            "sk": outbox_sk(self.seq),
+            "item_type": "outbox",
+            "ticket_id": self.ticket_id,
+            "seq": self.seq,
+            "target": self.target,
+            "queue_url": self.queue_url,
+            "envelope": self.envelope.model_dump_json(),
+            "claim_until": claim_until,
+        }
+
+    @classmethod
+    def of_item(cls, item: dict[str, Any]) -> OutboxEntry:
+        return cls(
+            ticket_id=item["ticket_id"],
+            seq=int(item["seq"]),
+            target=item["target"],
+            queue_url=item["queue_url"],
+            envelope=Envelope.model_validate_json(item["envelope"]),
+        )
+
+
+class Outbox:
+    """Reads and updates of outbox entries (their creation rides in the ticket change's transaction)."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws.client("dynamodb")
+        return self._client
+
+    def put_entry(self, entry: OutboxEntry, claim_until: int) -> dict[str, Any]:
+        """The TransactWriteItems entry creating `entry`, already claimed by its writer."""
+        return put_if_absent(self.table, entry.item(claim_until))
+
+    def close_entry(self, entry: OutboxEntry, at: str, outcome: str) -> dict[str, Any]:
+        """The TransactWriteItems entry closing `entry` unsent (`superseded`), with the reason."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._key(entry.ticket_id, entry.seq),
+                "UpdateExpression": "SET closed_at = :at, outcome = :o REMOVE claim_until",
+                "ExpressionAttributeValues": {":at": {"S": at}, ":o": {"S": outcome}},
+            }
+        }
+
+    def pending(self, ticket_id: str) -> list[OutboxEntry]:
+        """Entries neither sent nor closed, oldest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
+            "FilterExpression": "attribute_not_exists(sent_at) AND attribute_not_exists(closed_at)",
+            "ExpressionAttributeValues": {":pk": {"S": ticket_pk(ticket_id)}, ":p": {"S": "OUTBOX#"}},
+            "ConsistentRead": True,
+        }
+        entries: list[OutboxEntry] = []
+        try:
+            while True:
+                resp = self.client.query(**kwargs)
+                entries.extend(OutboxEntry.of_item(deserialize(i)) for i in resp.get("Items", []))
+                if "LastEvaluatedKey" not in resp:
+                    return entries
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        except AWS_ERRORS as exc:
+            raise StorageUnavailable(f"DynamoDB Query of the outbox failed: {exc}") from exc
+
+    def claim(self, entry: OutboxEntry, now: int, lease_seconds: int) -> bool:
+        """Take the right to send `entry`: only if unsent, open, and no live lease is held."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(entry.ticket_id, entry.seq),
+                UpdateExpression="SET claim_until = :until",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND attribute_not_exists(sent_at)"
+                    " AND attribute_not_exists(closed_at)"
+                    " AND (attribute_not_exists(claim_until) OR claim_until < :now)"
+                ),
+                ExpressionAttributeValues=serialize({":until": now + lease_seconds, ":now": now}),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise StorageUnavailable(f"DynamoDB UpdateItem of the outbox failed: {exc}") from exc
+        except AWS_ERRORS as exc:
+            raise StorageUnavailable(f"DynamoDB UpdateItem of the outbox failed: {exc}") from exc
+        return True
+
+    def close(self, entry: OutboxEntry, at: str, outcome: str) -> None:
+        """Close `entry` unsent outside a transaction (the ticket moved on before it could be sent)."""
+        update = self.close_entry(entry, at, outcome)["Update"]
+        self._update(entry, update["UpdateExpression"], update["ExpressionAttributeValues"])
+
+    def mark_sent(self, entry: OutboxEntry, at: str) -> None:
+        self._update(entry, "SET sent_at = :at REMOVE claim_until", {":at": {"S": at}})
+
+    def release(self, entry: OutboxEntry) -> None:
+        """Best effort after a failed send: the retry may claim at once."""
+        try:
+            self._update(entry, "REMOVE claim_until", None)
+        except StorageUnavailable:
+            return
+
+    def _update(self, entry: OutboxEntry, expression: str, values: dict[str, Any] | None) -> None:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(entry.ticket_id, entry.seq),
+            "UpdateExpression": expression,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            self.client.update_item(**kwargs)
+        except AWS_ERRORS as exc:
+            raise StorageUnavailable(f"DynamoDB UpdateItem of the outbox failed: {exc}") from exc
+
+    @staticmethod
+    def _key(ticket_id: str, seq: int) -> dict[str, Any]:
+        return {"pk": {"S": ticket_pk(ticket_id)}, "sk": {"S": outbox_sk(seq)}}
