@@ -12,6 +12,7 @@ COMMAND_GROUPS: list[str] = [
     "agencies_cmd",
     "routing_cmd",
     "audit",
+    "tokens_cmd",
     "fake_x_cmd",
     "local_cmd",
     "inbox_cmd",

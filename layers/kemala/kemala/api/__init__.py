@@ -1,0 +1,1 @@
+"""The operators', agencies' and auditors' HTTP API: access control, queries, actions, stats."""
