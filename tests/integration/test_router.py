@@ -400,3 +400,42 @@ def _metric(emf_output: str, name: str) -> float:
         if value is not None:
             total += sum(value) if isinstance(value, list) else value
     return total
+
+
+def test_threshold_is_the_model_default_unless_routing_threshold_is_set() -> None:
+    from kemala.routing.router import RouterSettings
+    from kemala.settings import ConfigError, load_settings
+
+    env = {"TICKETS_TABLE": "t", "DIRECTORY_TABLE": "d", "OPERATORS_QUEUE_URL": "q"}
+    assert load_settings(RouterSettings, env).routing_threshold is None
+    assert load_settings(RouterSettings, {**env, "ROUTING_THRESHOLD": ""}).routing_threshold is None
+    assert load_settings(RouterSettings, {**env, "ROUTING_THRESHOLD": "0.8"}).routing_threshold == 0.8
+    with pytest.raises(ConfigError, match="ROUTING_THRESHOLD"):
+        load_settings(RouterSettings, {**env, "ROUTING_THRESHOLD": "2"})
+
+
+def test_routing_threshold_overrides_the_model(stubbed: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    router = stubbed.module.router
+    assert router.threshold == StubClassifier.threshold
+    monkeypatch.setattr(router, "threshold_override", 0.95)  # stricter than the stub's 0.92 for roads
+    ticket_id, _ = stubbed.complain(CLEAR)
+    stubbed.route_all()
+    assert stubbed.ticket(ticket_id).status is TicketStatus.TRIAGE
+
+
+def test_template_router_may_send_only_to_operators_and_agency_queues() -> None:
+    from kemala_cli.cfn import load_template
+
+    tmpl = load_template()
+    router = tmpl["Resources"]["RouterFunction"]["Properties"]
+    event = router["Events"]["Received"]["Properties"]
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and event["BatchSize"] == 10
+    visibility = tmpl["Resources"]["RoutingQueue"]["Properties"]["VisibilityTimeout"]
+    assert visibility >= 6 * router["Timeout"]
+    statements = router["Policies"][0]["Statement"]
+    sends = [s for s in statements if "Effect" in s and "sqs:SendMessage" in s["Action"]]
+    assert len(sends) == 1 and sends[0]["Resource"][0] == {"Fn::GetAtt": ["OperatorsQueue", "Arn"]}
+    assert sends[0]["Resource"][1]["Fn::Sub"].endswith(":kemala-agency-*")
+    owned = next(s for s in statements if "Fn::If" in s)["Fn::If"]
+    assert owned[0] == "HasAgencyOwnedQueues" and owned[1]["Resource"] == {"Ref": "AgencyOwnedQueueArns"}
+    assert "RouterLogGroup" in tmpl["Resources"] and "AgencyQueueUnreachableAlarm" in tmpl["Resources"]

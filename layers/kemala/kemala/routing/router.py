@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from kemala.ids import iso, utc_now
 from kemala.models.messages import Envelope, MessageType
@@ -48,6 +48,11 @@ class RouterSettings(BaseSettings):
     directory_table: str = Field(min_length=1)
     operators_queue_url: str = Field(min_length=1)
     routing_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("routing_threshold", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # the template passes "" when the parameter is empty
 
 
 class ClassifierLike(Protocol):
