@@ -10,6 +10,7 @@ from collections.abc import Sequence
 # (module, attribute) of each command group's `register(subparsers)`; imported lazily per run.
 COMMAND_GROUPS: list[str] = [
     "agencies_cmd",
+    "schemas_cmd",
     "routing_cmd",
     "audit",
     "tokens_cmd",

@@ -25,6 +25,7 @@ from kemala_cli.lambda_loader import load_function
 
 from tests.conftest import PROJECT_ROOT, Stack
 from tests.integration.test_webhook import Webhook, _context
+from tests.unit.test_schemas import assert_valid_message
 from tests.x_payloads import complaint_delivery
 
 CLEAR = "#KemalaJateng jalan berlubang di Jl. Raya Purwodadi km 12, sudah 3 bulan mohon diperbaiki"
@@ -115,9 +116,19 @@ class Harness:
         return self.run(self.routing_messages())
 
     def agency_messages(self, agency_id: str) -> list[dict[str, Any]]:
+        """What the agency's queue holds, each message checked against docs/schemas/."""
         url = self.stack.sqs.get_queue_url(QueueName=f"kemala-agency-{agency_id}")["QueueUrl"]
         self.stack.queues[f"agency:{agency_id}"] = url
-        return self.stack.receive_all(f"agency:{agency_id}")
+        return self._validated(f"agency:{agency_id}")
+
+    def operators(self) -> list[dict[str, Any]]:
+        return self._validated("OperatorsQueue")
+
+    def _validated(self, queue: str) -> list[dict[str, Any]]:
+        messages = self.stack.receive_all(queue)
+        for message in messages:
+            assert_valid_message(message)
+        return messages
 
     def ticket(self, ticket_id: str) -> Ticket:
         return self.store.require(ticket_id)
@@ -218,7 +229,7 @@ def test_clear_complaint_is_assigned_to_the_regency_agency_and_notified(harness:
     assert (
         messages[0]["ticket"]["agency_id"] == GROBOGAN_ROADS and messages[0]["ticket"]["status"] == "ASSIGNED"
     )
-    assert harness.stack.receive_all("OperatorsQueue") == []
+    assert harness.operators() == []
 
 
 def test_unsure_complaint_goes_to_triage_with_suggestions(harness: Harness) -> None:
@@ -229,7 +240,7 @@ def test_unsure_complaint_goes_to_triage_with_suggestions(harness: Harness) -> N
     assert ticket.agency_id is None and ticket.triage_reason
     assert ticket.suggestions and all(s.agency_id for s in ticket.suggestions)
     assert harness.event_types(ticket_id) == ["ticket.created", "ticket.routed"]
-    messages = harness.stack.receive_all("OperatorsQueue")
+    messages = harness.operators()
     assert [m["type"] for m in messages] == ["ticket.needs_triage"]
     assert messages[0]["detail"]["reason"] == ticket.triage_reason
     assert messages[0]["ticket"]["suggestions"][0]["agency_id"] == ticket.suggestions[0].agency_id
@@ -305,7 +316,7 @@ def test_missing_agency_queue_sends_the_ticket_to_triage_with_the_reason_and_a_m
     assert stubbed.event_types(ticket_id) == ["ticket.created", "ticket.routed", "ticket.agency_unreachable"]
     event = stubbed.store.events(ticket_id)[-1]
     assert event.data["unreachable_agency"] == GROBOGAN_ROADS and "does not exist" in event.data["error"]
-    messages = stubbed.stack.receive_all("OperatorsQueue")
+    messages = stubbed.operators()
     assert [m["type"] for m in messages] == ["ticket.needs_triage"]
     assert messages[0]["ticket"]["status"] == "TRIAGE"
     assert _metric(capsys.readouterr().out, "AgencyQueueUnreachable") == 1
@@ -325,7 +336,7 @@ def test_agency_without_a_queue_is_triaged_at_once(
     assert ticket.status is TicketStatus.TRIAGE
     assert ticket.triage_reason == f"agency {GROBOGAN_ROADS} has no queue"
     assert stubbed.event_types(ticket_id) == ["ticket.created", "ticket.routed"]
-    assert [m["type"] for m in stubbed.stack.receive_all("OperatorsQueue")] == ["ticket.needs_triage"]
+    assert [m["type"] for m in stubbed.operators()] == ["ticket.needs_triage"]
     assert _metric(capsys.readouterr().out, "AgencyQueueUnreachable") == 1
 
 
@@ -349,7 +360,7 @@ def test_operators_queue_failure_fails_the_record_and_the_retry_delivers(
         ExpressionAttributeValues={":u": {"S": good_url}},
     )
     assert stubbed.run(bodies) == {"batchItemFailures": []}
-    assert [m["type"] for m in stubbed.stack.receive_all("OperatorsQueue")] == ["ticket.needs_triage"]
+    assert [m["type"] for m in stubbed.operators()] == ["ticket.needs_triage"]
     assert stubbed.event_types(ticket_id) == ["ticket.created", "ticket.routed"]
 
 
@@ -373,7 +384,7 @@ def test_followups_go_to_the_ticket_agency_or_to_the_operators(stubbed: Harness)
     triaged, triaged_tweet = stubbed.complain(UNSURE)
     stubbed.route_all()
     stubbed.agency_messages(GROBOGAN_ROADS)
-    stubbed.stack.receive_all("OperatorsQueue")
+    stubbed.operators()
 
     stubbed.complain("sudah 2 minggu belum ada perbaikan", in_reply_to=assigned_tweet)
     stubbed.complain("tolong segera ditindak", in_reply_to=triaged_tweet)
@@ -385,7 +396,7 @@ def test_followups_go_to_the_ticket_agency_or_to_the_operators(stubbed: Harness)
     assert to_agency[0]["ticket"]["id"] == assigned and to_agency[0]["ticket"]["status"] == "ASSIGNED"
     assert to_agency[0]["detail"]["followup_text"] == "sudah 2 minggu belum ada perbaikan"
     assert to_agency[0]["id"] == json.loads(incoming[0])["id"]  # same id: consumers can dedupe
-    to_operators = stubbed.stack.receive_all("OperatorsQueue")
+    to_operators = stubbed.operators()
     assert [(m["type"], m["ticket"]["id"]) for m in to_operators] == [("ticket.followup", triaged)]
 
 
