@@ -16,33 +16,44 @@ from tests.fixtures.aws_export.build import FIXTURE, audit_cli
 A, B = "dinas-pu-semarang", "pdam-grobogan"
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    path = str(tmp_path / "audit.duckdb")
+Csvs = dict[str, list[dict[str, str]]]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("report")
+
+
+@pytest.fixture(scope="module")
+def db(folder: Path) -> str:
+    path = str(folder / "audit.duckdb")
     assert audit_cli("load", str(FIXTURE), "--db", path) == 0
     return path
 
 
-def _report(tmp_path: Path, db: str, *extra: str) -> dict[str, list[dict[str, str]]]:
-    csv_dir = tmp_path / "csv"
-    assert (
-        audit_cli("report", "--db", db, "--out", str(tmp_path / "r.html"), "--csv-dir", str(csv_dir), *extra)
-        == 0
-    )
+def _report(out: Path, db: str, *extra: str) -> Csvs:
+    csv_dir = out / "csv"
+    args = ("report", "--db", db, "--out", str(out / "r.html"), "--csv-dir", str(csv_dir), *extra)
+    assert audit_cli(*args) == 0
     return {p.stem: list(csv.DictReader(p.open())) for p in csv_dir.glob("*.csv")}
 
 
-def test_html_embeds_one_png_chart_per_figure(tmp_path: Path, db: str) -> None:
-    _report(tmp_path, db)
-    page = (tmp_path / "r.html").read_text()
+@pytest.fixture(scope="module")
+def figures(folder: Path, db: str) -> Csvs:
+    """The report rendered once for the module (charts take a second each run)."""
+    return _report(folder, db)
+
+
+def test_html_embeds_one_png_chart_per_figure(folder: Path, figures: Csvs) -> None:
+    page = (folder / "r.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 6
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert "Figures as of 2026-03-02T12:00:00+00:00" in page
 
 
-def test_response_and_resolution_times_per_agency(tmp_path: Path, db: str) -> None:
-    rows = {r["agency_id"]: r for r in _report(tmp_path, db)["response_times"]}
+def test_response_and_resolution_times_per_agency(figures: Csvs) -> None:
+    rows = {r["agency_id"]: r for r in figures["response_times"]}
     # A answered T1 after 3 h and T7 after 9 h: median 6, p90 3 + 0.9 * 6 = 8.4; resolved them at 10 h, 11 h.
     assert rows[A] == {
         "agency_id": A,
@@ -58,8 +69,8 @@ def test_response_and_resolution_times_per_agency(tmp_path: Path, db: str) -> No
     assert rows[B]["resolved"] == "0" and rows[B]["resolution_median_h"] == ""
 
 
-def test_sla_counts_open_tickets_already_overdue(tmp_path: Path, db: str) -> None:
-    rows = {r["agency_id"]: r for r in _report(tmp_path, db)["sla"]}
+def test_sla_counts_open_tickets_already_overdue(figures: Csvs) -> None:
+    rows = {r["agency_id"]: r for r in figures["sla"]}
     # A: T1 met, T7 late (due 06:00, answered 09:00); T3 was rejected (no due time) so is not counted.
     assert rows[A] == {
         "agency_id": A,
@@ -92,8 +103,8 @@ def test_now_moves_what_is_overdue_and_how_old_the_backlog_is(tmp_path: Path, db
     ]
 
 
-def test_backlog_by_age(tmp_path: Path, db: str) -> None:
-    assert _report(tmp_path, db)["backlog"] == [
+def test_backlog_by_age(figures: Csvs) -> None:
+    assert figures["backlog"] == [
         {"age": "< 1 day", "status": "ASSIGNED", "tickets": "1"},  # T5
         {"age": "< 1 day", "status": "RESPONDED", "tickets": "1"},  # T2: answered, not resolved
         {"age": "1-3 days", "status": "ASSIGNED", "tickets": "1"},  # T4
@@ -101,8 +112,8 @@ def test_backlog_by_age(tmp_path: Path, db: str) -> None:
     ]
 
 
-def test_triage_volume_and_decisions(tmp_path: Path, db: str) -> None:
-    assert _report(tmp_path, db)["triage"] == [
+def test_triage_volume_and_decisions(figures: Csvs) -> None:
+    assert figures["triage"] == [
         {
             "source": "rejected by agency",
             "decision": "closed: not_actionable",
@@ -124,17 +135,15 @@ def test_triage_volume_and_decisions(tmp_path: Path, db: str) -> None:
     ]
 
 
-def test_rejections_and_reassignments(tmp_path: Path, db: str) -> None:
-    assert _report(tmp_path, db)["rejections_reassignments"] == [
+def test_rejections_and_reassignments(figures: Csvs) -> None:
+    assert figures["rejections_reassignments"] == [
         {"agency_id": A, "held": "4", "rejected": "1", "reassigned_away": "1", "reassigned_in": "0"},
         {"agency_id": B, "held": "3", "rejected": "0", "reassigned_away": "0", "reassigned_in": "1"},
     ]
 
 
-def test_categories_by_region(tmp_path: Path, db: str) -> None:
-    rows = {
-        (r["region"], r["category"]): int(r["tickets"]) for r in _report(tmp_path, db)["categories_by_region"]
-    }
+def test_categories_by_region(figures: Csvs) -> None:
+    rows = {(r["region"], r["category"]): int(r["tickets"]) for r in figures["categories_by_region"]}
     assert rows == {
         ("(unknown)", "(unclassified)"): 1,
         ("kab_grobogan", "public_works"): 1,

@@ -117,3 +117,17 @@ def test_a_missing_creation_event_and_an_orphan_trail_are_caught(
     failures = _failures(capsys.readouterr().out)
     assert "no creation event (ticket.created at seq 1)" in failures["T6"]
     assert "3 events but no ticket item" in failures["T5"]
+
+
+def test_nulls_inside_replayed_values_match_absent_attributes() -> None:
+    """The router's suggestions carry agency_id None in the event; the ticket item omits it."""
+    from kemala_cli.audit.verify import _state_mismatches
+
+    suggestion = {"category": "health", "confidence": 0.4, "agency_id": None}
+    events = [{"seq": 1, "set": {"suggestions": [suggestion], "due_at": None}}]
+    assert _state_mismatches({"suggestions": [{"category": "health", "confidence": 0.4}]}, events) == []
+    assert _state_mismatches({"suggestions": [], "due_at": "2026-03-02T00:00:00.000Z"}, events) == [
+        "due_at is '2026-03-02T00:00:00.000Z' but its events replay to None",
+        "suggestions is [] but its events replay to "
+        "[{'category': 'health', 'confidence': 0.4, 'agency_id': None}]",
+    ]

@@ -50,11 +50,22 @@ def replay(events: list[dict[str, Any]]) -> dict[str, Any]:
     return state
 
 
+def _comparable(value: Any) -> Any:
+    """None and "absent" are the same: ticket items are written without None values, at any depth,
+    while events keep explicit nulls (a cleared field, a suggestion without an agency)."""
+    value = normalise(value)
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
 def _state_mismatches(ticket: dict[str, Any], events: list[dict[str, Any]]) -> list[str]:
     reasons = []
     for name, value in sorted(replay(events).items()):
-        stored = ticket.get(name)  # a field set to None is absent from the item
-        if normalise(stored) != normalise(value):
+        stored = ticket.get(name)
+        if _comparable(stored) != _comparable(value):
             reasons.append(f"{name} is {stored!r} but its events replay to {value!r}")
     return reasons
 
