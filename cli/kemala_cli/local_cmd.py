@@ -32,9 +32,54 @@ def register(subparsers: Any) -> None:
         "--once", action="store_true", help="with --demo: exit when it ends (0 = all expectations held)"
     )
     up.add_argument("--speed", type=float, default=1.0, help="run schedules N times faster (e.g. 3600)")
-    up.add_argument("--tweets", type=int, default=240, help="demo size (complaint tweets)")
+    up.add_argument("--tweets", type=int, default=200, help="demo size (complaint tweets)")
+    up.add_argument(
+        "--template",
+        type=Path,
+        help="a variant of template.yaml to run instead (CodeUri paths stay relative to the project)",
+    )
     up.add_argument("--verbose", "-v", action="store_true", help="log the local stack's debug lines")
     up.set_defaults(func=run_up)
+    redrive = sub.add_parser(
+        "redrive",
+        help="move a DLQ's messages back to their source queue (moto lacks StartMessageMoveTask)",
+    )
+    redrive.add_argument("dlq", help="the DLQ: a logical id (RoutingDLQ), a queue name or a URL")
+    redrive.add_argument("--to", help="destination queue URL (default: the queue that dead-letters into it)")
+    redrive.add_argument("--max", type=int, default=0, help="move at most N messages (0: all)")
+    redrive.add_argument("--state-dir", type=Path, default=Path(".kemala"), help="where local.json is")
+    redrive.set_defaults(func=run_redrive)
+
+
+def run_redrive(args: argparse.Namespace) -> int:
+    import json
+
+    import boto3
+
+    from kemala_cli.local.redrive import RedriveError, redrive
+
+    path = args.state_dir / "local.json"
+    if not path.exists():
+        raise CliError(f"{path} not found: is `kemala local up` running (with this --state-dir)?")
+    info = json.loads(path.read_text(encoding="utf-8"))
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=info["aws_endpoint_url"],
+        region_name=info["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    dlq = info["queues"].get(args.dlq) or args.dlq
+    if not dlq.startswith("http"):
+        dlq = f"{info['aws_endpoint_url']}/123456789012/{dlq}"
+    try:
+        result = redrive(sqs, dlq, args.to, args.max)
+    except RedriveError as exc:
+        raise CliError(str(exc)) from None
+    except sqs.exceptions.QueueDoesNotExist:
+        raise CliError(f"no queue {args.dlq!r} (see `queues` in {path})") from None
+    print(f"moved {result.moved} message(s) from {dlq} to {result.source}")
+    return 0
 
 
 def _positive(args: argparse.Namespace) -> None:
@@ -66,7 +111,10 @@ def run_up(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
-    stack = LocalStack(Options(port=args.port, state_dir=args.state_dir, speed=args.speed))
+    if args.template is not None and not args.template.is_file():
+        raise CliError(f"--template {args.template}: no such file")
+    options = Options(port=args.port, state_dir=args.state_dir, speed=args.speed, template=args.template)
+    stack = LocalStack(options)
     try:
         try:
             info = stack.start()

@@ -95,7 +95,7 @@ class Progress:
 
 class Demo:
     def __init__(
-        self, info: dict[str, Any], out: TextIO = sys.stdout, tweets: int = 240, seed: int = 7
+        self, info: dict[str, Any], out: TextIO = sys.stdout, tweets: int = 200, seed: int = 7
     ) -> None:
         self.info = info
         self.out = out
@@ -428,6 +428,7 @@ class Demo:
             and not t.get("triage_reason")
         )
         per_agency = Counter(t["agency_id"] for t in tickets if t.get("agency_id"))
+        self.busiest_agency = per_agency.most_common(1)[0][0] if per_agency else None
         w = self.out.write
         w(f"\nSummary ({self.elapsed:.1f}s)\n")
         w(
@@ -477,7 +478,9 @@ class Demo:
                 f"  try           curl -s -H 'authorization: Bearer {token}' "
                 f"'{info['api_url']}/tickets?status=TRIAGE' | python3 -m json.tool\n"
             )
-        agency = next(iter(sorted(info.get("agency_queues", {}))), None)
+        agency = getattr(self, "busiest_agency", None) or next(
+            iter(sorted(info.get("agency_queues", {}))), None
+        )
         if agency:
             w(f"  agency inbox  kemala inbox --agency {agency} --once\n")
         w(f"  AWS (moto)    aws --endpoint-url {info['aws_endpoint_url']} sqs list-queues\n")

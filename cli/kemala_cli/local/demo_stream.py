@@ -31,7 +31,8 @@ HASHTAG = "KemalaJateng"
 SUBSCRIBED_HANDLE = "humasjateng"
 TWEET_LIMIT = 270  # X allows 280 weighted characters; keep a margin for emoji counted twice
 _WEST_JAVA = re.compile(
-    r"\b(?:kabupaten|kab\.?|kota)?\s*bandung(?:\s+barat)?\b|\bsoreang\b|\bbale\s?endah\b|\bcimahi\b",
+    # LAPOR! texts glue title and body ("Kabupaten BandungLokasi"), so no word boundary after the name
+    r"(?:\b(?:kabupa\w*|kab\.?|kota)\s*)?bandung(?:\s+barat)?|\bsoreang\b|\bbale\s?endah\b|\bcimahi\b",
     re.IGNORECASE,
 )
 _FALLBACK_PLACES = [

@@ -263,7 +263,7 @@ def load_functions(
     functions: dict[str, LocalFunction] = {}
     region = translated.parameters["AWS::Region"]
     for logical_id, resource in translated.of_type("AWS::Lambda::Function").items():
-        code_dir = code_path(resource)
+        code_dir = code_path(resource, translated.base_dir)
         if code_dir is None or not (code_dir / "app.py").exists():
             log.warning("%s: no local code (functions/<name>/app.py); not run locally", logical_id)
             continue

@@ -27,6 +27,7 @@ class Translated:
     parameters: dict[str, Any]  # parameter values incl. pseudo parameters
     conditions: dict[str, Any]
     outputs: dict[str, Any]
+    base_dir: Path = PROJECT_ROOT  # CodeUri paths are relative to the project (functions/<name>/)
 
     def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v.get("Type") in types}
@@ -40,12 +41,12 @@ def _swap_code_uris(node: dict[str, Any]) -> None:
             props[key] = f"s3://{LOCAL_BUCKET}/{value}"
 
 
-def code_path(function: dict[str, Any]) -> Path | None:
+def code_path(function: dict[str, Any], base_dir: Path = PROJECT_ROOT) -> Path | None:
     """The local directory of a translated AWS::Lambda::Function (None for inline or real-S3 code)."""
     code = function.get("Properties", {}).get("Code", {})
     if code.get("S3Bucket") != LOCAL_BUCKET or not isinstance(code.get("S3Key"), str):
         return None
-    return PROJECT_ROOT / code["S3Key"]
+    return base_dir / code["S3Key"]
 
 
 def parameter_values(
