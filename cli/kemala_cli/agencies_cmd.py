@@ -81,12 +81,14 @@ def run_apply(args: argparse.Namespace) -> int:
     from kemala.store.agencies import AgencyStore
     from kemala.store.dynamo import AWS_ERRORS
 
-    from kemala_cli.agency_onboarding import AgencyQueues, apply
+    from kemala_cli.agency_onboarding import AgencyQueues, ApplyRefused, apply
 
     agencies = _checked(args.file)
     store = AgencyStore(_table(args))
     try:
         report = apply(agencies, store, AgencyQueues(aws.client("sqs")), lambda: iso(utc_now()))
+    except ApplyRefused as exc:
+        raise CliError(f"{args.file}: {exc}; nothing was written") from None
     except AWS_ERRORS as exc:
         raise CliError(f"AWS refused: {exc}") from None
     except RuntimeError as exc:  # StorageUnavailable

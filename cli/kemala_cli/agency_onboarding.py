@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
+from kemala.routing.registry import Registry, RegistryConflict
 from kemala.routing.types import PROVINCE, Agency, AgencyLevel
 from kemala.store.agencies import AgencyStore
 from kemala.store.dynamo import error_code
@@ -173,6 +174,10 @@ class ApplyReport:
         return f"{len(self.agencies)} agencies: {counts}{tail}"
 
 
+class ApplyRefused(Exception):
+    """The file is valid alone but not together with what the directory already holds."""
+
+
 class AgencyQueues:
     """Kemala-managed agency queues `kemala-agency-<id>`, each SSE-encrypted with its own DLQ."""
 
@@ -228,6 +233,13 @@ def apply(
     """Create or update each agency's record and queue; then the agency index and XACCOUNTS."""
     report = ApplyReport()
     existing = {a.id: a for a in store.list_all()}
+    try:  # agencies kept in the directory but not in the file still route: they must not clash
+        Registry.from_agencies({**existing, **{a.id: a for a in agencies}}.values())
+    except RegistryConflict as exc:
+        raise ApplyRefused(
+            f"{exc}; one of them is in the directory but not in the file: add it to the file with "
+            "`active: false` to retire it"
+        ) from None
     final = dict(existing)
     for agency in agencies:
         if agency.queue_url:

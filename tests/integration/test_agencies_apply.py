@@ -211,3 +211,18 @@ def test_apply_without_a_table_says_how_to_name_one(
     monkeypatch.delenv("DIRECTORY_TABLE", raising=False)
     code, _, err = _run(capsys, "agencies", "apply", str(CONFIG))
     assert code == 2 and "--directory-table" in err
+
+
+def test_an_agency_left_in_the_directory_may_not_clash_with_the_file(
+    stack: Stack, table: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(capsys, "agencies", "apply", str(_write(tmp_path, [_agency("jateng-dpu-lama")])))[0] == 0
+    renamed = _write(tmp_path, [_agency("jateng-dpubmck")])
+    code, out, err = _run(capsys, "agencies", "apply", str(renamed))
+    assert code == 2 and "'jateng-dpu-lama' and 'jateng-dpubmck' both answer for 'public_works'" in err
+    assert "active: false" in err and AgencyStore(table).get("jateng-dpubmck") is None
+    retired = _write(tmp_path, [{**_agency("jateng-dpu-lama"), "active": False}, _agency("jateng-dpubmck")])
+    code, out, _ = _run(capsys, "agencies", "apply", str(retired))
+    assert code == 0 and "jateng-dpu-lama: updated (active)" in out
+    resolved = AgencyStore(table).registry().resolve("public_works", "kab-blora")
+    assert resolved is not None and resolved.id == "jateng-dpubmck"
