@@ -109,6 +109,15 @@ def _compile() -> dict[str, Any]:
         raise CliError(str(exc)) from None
 
 
+def _examples(path: Path) -> list[Any]:
+    from kemala_cli import routing_train
+
+    try:
+        return routing_train.read_examples(path)
+    except routing_train.TrainingDataError as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from kemala.routing.keywords import Keywords
     from kemala.routing.normalize import Lexicon
@@ -117,10 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from kemala_cli import routing_train
 
     compiled = _compile()
-    try:
-        examples = routing_train.read_examples(args.data)
-    except routing_train.TrainingDataError as exc:
-        raise CliError(str(exc)) from None
+    examples = _examples(args.data)
     routing_train.write_compiled(DATA_DIR, compiled)
     model = routing_train.train_model(
         examples, Lexicon.from_dict(compiled["slang.json"]), Keywords.from_dict(compiled["keywords.json"])
@@ -206,10 +212,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.truncate is not None and args.truncate < 1:
         raise CliError("--truncate must be a positive number of characters")
     classifier = _load_classifier(args.model)
-    try:
-        examples = routing_train.read_examples(args.file)
-    except routing_train.TrainingDataError as exc:
-        raise CliError(str(exc)) from None
+    examples = _examples(args.file)
     threshold = classifier.threshold if args.threshold is None else args.threshold
     rows = []
     for example in examples:
@@ -227,9 +230,6 @@ def cmd_crossval(args: argparse.Namespace) -> int:
 
     if args.folds < 2:
         raise CliError("--folds must be at least 2")
-    try:
-        examples = routing_train.read_examples(args.data)
-    except routing_train.TrainingDataError as exc:
-        raise CliError(str(exc)) from None
+    examples = _examples(args.data)
     print(routing_train.cross_validate(examples, _compile(), folds=args.folds, progress=sys.stderr))
     return 0
