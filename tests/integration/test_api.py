@@ -695,3 +695,15 @@ def test_openapi_document_is_served_without_a_caller(api: Api) -> None:
     status, doc, _ = api.call("GET", "/openapi.json", None)
     assert status == 200 and doc["info"]["title"] == "Kemala API"
     assert "/tickets/{id}/replies" in doc["paths"]
+
+
+def test_a_notification_that_cannot_be_sent_is_reported_and_the_change_stands(api: Api) -> None:
+    from kemala.queues import QueueUnavailable
+
+    ticket = api.routed(TicketStatus.TRIAGE)
+    with mock.patch("kemala.api.actions.send_envelopes", side_effect=QueueUnavailable("down", ["x"])):
+        status, body, _ = api.call("POST", f"/tickets/{ticket.id}/delegate", OPERATOR, {"agency_id": ROADS})
+    assert status == 200 and body["notified"] == [] and body["not_notified"] == [f"agency:{ROADS}"]
+    assert api.store.require(ticket.id).status is TicketStatus.ASSIGNED
+    status, page, _ = api.call("GET", "/tickets", AGENCY_ROADS)
+    assert [t["id"] for t in page["items"]] == [ticket.id]  # the inbox shows it all the same

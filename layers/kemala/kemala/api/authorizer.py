@@ -9,17 +9,27 @@ token acted without making it usable.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from kemala.store.tokens import TokenStore, hash_token, looks_like_token
 
 TOKEN_ID_LENGTH = 12
 
 
-class AuthDecision(BaseModel):
+class AuthorizerSettings(BaseModel):
+    """The authorizer reads only DirectoryTable (it has no access to tickets)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    directory_table: str = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class AuthDecision:
     authorized: bool
-    context: dict[str, str] = {}
+    context: dict[str, str] = field(default_factory=dict)
     reason: str = ""  # for the log line only
 
 

@@ -38,7 +38,7 @@ class Role(StrEnum):
 class TokenRecord(BaseModel):
     """What a token grants. `agency_id` is set exactly when the role is `agency`."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     token_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     role: Role
