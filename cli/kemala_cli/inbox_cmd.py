@@ -78,21 +78,30 @@ def _queue_url(args: argparse.Namespace, state: dict[str, Any] | None) -> str:
 
 
 def message_validator() -> tuple[str, Callable[[dict[str, Any]], None]]:
-    """(what validates, a function raising ValueError naming the problem)."""
-    schema_files = sorted(SCHEMAS_DIR.glob("*.json")) if SCHEMAS_DIR.exists() else []
-    envelope = next((p for p in schema_files if "envelope" in p.name.lower()), None)
-    if envelope is not None:
+    """(what validates, a function raising ValueError naming the problem). Each message is checked
+    against its type's schema (docs/schemas/<type>.json), else the envelope's."""
+    envelope = SCHEMAS_DIR / "envelope.json"
+    if envelope.exists():
         import jsonschema
 
-        validator = jsonschema.Draft202012Validator(json.loads(envelope.read_text(encoding="utf-8")))
+        validators: dict[str, Any] = {}
+
+        def validator_for(message_type: object) -> Any:
+            path = SCHEMAS_DIR / f"{message_type}.json"
+            if not (isinstance(message_type, str) and path.parent == SCHEMAS_DIR and path.exists()):
+                path = envelope
+            if path not in validators:
+                schema = json.loads(path.read_text(encoding="utf-8"))
+                validators[path] = jsonschema.Draft202012Validator(schema)
+            return validators[path]
 
         def check_schema(doc: dict[str, Any]) -> None:
-            error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+            error = jsonschema.exceptions.best_match(validator_for(doc.get("type")).iter_errors(doc))
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "(root)"
                 raise ValueError(f"{where}: {error.message}")
 
-        return str(envelope.relative_to(PROJECT_ROOT)), check_schema
+        return str(SCHEMAS_DIR.relative_to(PROJECT_ROOT)) + "/<type>.json", check_schema
     from kemala.models.messages import Envelope
     from pydantic import ValidationError
 

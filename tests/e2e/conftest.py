@@ -42,7 +42,9 @@ def stack_env() -> dict[str, str]:
 
 
 def kemala(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kemala_cli.main", *args]
+    """The installed `kemala` console script (as people run it; `python -m kemala_cli.main` would import
+    main twice, and CliError raised by a command module would not be the one main catches)."""
+    return [str(Path(sys.executable).parent / "kemala"), *args]
 
 
 class RunningStack:

@@ -166,6 +166,9 @@ def test_poison_message_ends_in_the_dlq_after_its_receive_count(local_stack: Run
     attrs = client.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
     max_receives = json.loads(attrs["RedrivePolicy"])["maxReceiveCount"]
     client.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "1"})
+    # A receive takes the queue's visibility timeout when it starts; the driver's long polls last 1 s,
+    # so one already waiting would hide the message for the old 180 s. Nothing to poll for: wait it out.
+    time.sleep(1.5)
     try:
         sent = client.send_message(QueueUrl=queue, MessageBody="this is not an envelope {")["MessageId"]
         started = time.monotonic()
