@@ -6,6 +6,7 @@ router does it (an audited TicketStore change), since routing is not this functi
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -707,3 +708,38 @@ def test_a_notification_that_cannot_be_sent_is_reported_and_the_change_stands(ap
     assert api.store.require(ticket.id).status is TicketStatus.ASSIGNED
     status, page, _ = api.call("GET", "/tickets", AGENCY_ROADS)
     assert [t["id"] for t in page["items"]] == [ticket.id]  # the inbox shows it all the same
+
+
+def test_odd_requests_get_a_named_4xx_never_a_5xx(api: Api) -> None:
+    ticket = api.routed(TicketStatus.ASSIGNED, ROADS)
+    act = f"/tickets/{ticket.id}/resolve"
+
+    def raw_body(body: str, base64_encoded: bool) -> dict[str, Any]:
+        event = api_event("POST", act, AGENCY_ROADS)
+        event["body"], event["isBase64Encoded"] = body, base64_encoded
+        return event
+
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        (raw_body(base64.b64encode(b"\xff\xfe{}").decode(), True), 400, "bad_request"),
+        (raw_body("not base64!", True), 400, "bad_request"),
+        (
+            api_event("POST", act, AGENCY_ROADS, '{"note": "x"}', {"content-type": "text/plain"}),
+            415,
+            "unsupported_media_type",
+        ),
+        (api_event("POST", act, AGENCY_ROADS, "1e999"), 422, "invalid_request"),
+        (
+            api_event("POST", act, AGENCY_ROADS, '{"note": "x"}', {"if-match": "9" * 30}),
+            422,
+            "invalid_request",
+        ),
+        (api_event("GET", "/tickets", OPERATOR, query={"from": "2026-13-45"}), 422, "invalid_request"),
+        (api_event("GET", "/tickets", {"role": "agency", "agency_id": ["x"]}), 401, "unauthenticated"),
+    ]
+    for event, status, error in cases:
+        resp = api.module.lambda_handler(event, lambda_context("api"))
+        assert (resp["statusCode"], json.loads(resp["body"])["error"]) == (status, error), event.get("body")
+    for query in ({"to": "9999-12-31"}, {"from": "0001-01-01"}, {"from": "9999-12-31T23:59:59.999+14:00"}):
+        status, _, _ = api.call("GET", "/tickets", OPERATOR, query=query)
+        assert status == 200, query
+    assert api.store.require(ticket.id).version == ticket.version

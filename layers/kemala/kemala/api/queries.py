@@ -67,7 +67,10 @@ def created_range(params: ListParams) -> tuple[str | None, str | None]:
     end = None
     if params.created_to is not None:
         step = timedelta(milliseconds=1) if isinstance(params.created_to, datetime) else timedelta(days=1)
-        end = _utc(params.created_to) + step
+        try:
+            end = _utc(params.created_to) + step
+        except OverflowError:  # the end of year 9999: no upper bound at all
+            end = None
     if start is not None and end is not None and start >= end:
         raise InvalidField("to", "must not be before from", location="query")
     return (iso(start) if start else None), (iso(end) if end else None)

@@ -8,6 +8,7 @@ documents come from the same code; tests/unit/test_openapi_drift.py checks they 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Callable
 from datetime import date, datetime
@@ -16,7 +17,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -24,7 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from kemala.api import actions, queries, stats
 from kemala.api.access import Principal, principal_from_context
 from kemala.api.context import ApiContext
-from kemala.api.errors import ApiError, ErrorBody, FieldProblem, InvalidField, PayloadTooLarge
+from kemala.api.errors import ApiError, BadRequest, ErrorBody, FieldProblem, InvalidField, PayloadTooLarge
 from kemala.api.queries import ListParams
 from kemala.api.schemas import (
     AGENCY_ID_PATTERN,
@@ -66,6 +70,7 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
         404: "No such ticket, or not one the caller may see",
         409: "Not allowed in the ticket's current status, a reply is pending, or the ticket changed",
         413: "Body too large",
+        415: "The body is not sent as application/json",
         422: "A field is missing or invalid (the error names it)",
         503: "A dependency is unavailable; retry later",
     }
@@ -76,7 +81,7 @@ IfMatch = Annotated[
     str | None, Header(alias="if-match", description='Pin the version you saw: its ETag, e.g. "7"')
 ]
 READ_ERRORS = _errors(400, 403, 404, 422, 503)
-WRITE_ERRORS = _errors(400, 403, 404, 409, 413, 422, 503)
+WRITE_ERRORS = _errors(400, 403, 404, 409, 413, 415, 422, 503)
 
 
 def _if_match(value: str | None) -> int | None:
@@ -110,13 +115,21 @@ def validation_problems(exc: RequestValidationError) -> tuple[int, ErrorBody]:
     return 422, ErrorBody(error="invalid_request", message=message, fields=found)
 
 
-def body_too_large(event: dict[str, Any], limit: int) -> dict[str, Any] | None:
-    """A ready 413 answer when the body exceeds `limit` bytes: checked before any parsing or validation."""
+def refuse_bad_body(event: dict[str, Any], limit: int) -> dict[str, Any] | None:
+    """A ready answer for a body that must not reach parsing: over `limit` bytes (413), or not UTF-8 /
+    not valid base64 (400). None when the body may go on to validation."""
     body = event.get("body") or ""
-    size = len(base64.b64decode(body, validate=False)) if event.get("isBase64Encoded") else len(body.encode())
-    if size <= limit:
+    error: ApiError | None = None
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+        if len(raw) > limit:
+            error = PayloadTooLarge(f"body is {len(raw)} bytes; the limit is {limit}")
+        else:
+            raw.decode("utf-8")
+    except (binascii.Error, UnicodeError):
+        error = BadRequest("body is not UTF-8 text")
+    if error is None:
         return None
-    error = PayloadTooLarge(f"body is {size} bytes; the limit is {limit}")
     return {
         "statusCode": error.status,
         "headers": {"Content-Type": _JSON},
@@ -155,6 +168,13 @@ def create_app(ctx: ApiContext | None) -> APIGatewayHttpResolver:
     def invalid(exc: RequestValidationError) -> Response:
         status, body = validation_problems(exc)
         return _error_response(status, body)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported(exc: RequestUnsupportedContentType) -> Response:
+        body = ErrorBody(
+            error="unsupported_media_type", message="send the body as Content-Type: application/json"
+        )
+        return _error_response(415, body)
 
     @app.exception_handler(StorageUnavailable)
     def unavailable(exc: StorageUnavailable) -> Response:
