@@ -18,6 +18,7 @@ from kemala.x.reply_text import MAX_WEIGHTED_LENGTH, InvalidReplyText, validate_
         ("https://dpu.jatengprov.go.id/" + "a" * 200, 23),  # any URL counts 23
         ("cek t.co/abc dan https://example.com", 4 + 23 + 5 + 23),
         ("é", 1),  # NFC: e + combining accent counts once
+        ("baris satu\nbaris dua\r\n\tselesai", 29),  # newlines and tabs are fine; CRLF counts once
         ("🙏🏽" * 140, 280),
     ],
 )
@@ -35,6 +36,8 @@ def test_weighted_length_matches_x(text: str, weighted: int) -> None:
         ("", "empty"),
         ("  \n\t ", "empty"),
         ("halo\ufffe", "not allow"),
+        ("halo\x00", "U\\+0000 at position 4"),
+        ("\x1b[31mmerah", "U\\+001B"),
         ("a" * 5000, "5000 characters"),
     ],
 )

@@ -8,6 +8,7 @@ port of X's reference library rather than counting by hand, so a reply we accept
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from twitter_text import parse_tweet
@@ -36,6 +37,11 @@ def validate_reply_text(text: str) -> ReplyText:
         raise InvalidReplyText(
             f"reply text is {len(text)} characters; X allows {MAX_WEIGHTED_LENGTH} (weighted)"
         )
+    for position, char in enumerate(text):
+        if unicodedata.category(char) == "Cc" and char not in "\n\r\t":
+            raise InvalidReplyText(
+                f"reply text contains the control character U+{ord(char):04X} at position {position}"
+            )
     parsed = parse_tweet(text)
     if parsed.weightedLength > MAX_WEIGHTED_LENGTH:
         raise InvalidReplyText(
