@@ -164,3 +164,18 @@ def _refresh_manifest(root: Path) -> None:
         entry["md5Checksum"] = base64.b64encode(hashlib.md5(data).digest()).decode()
         lines.append(json.dumps(entry))
     (folder / "manifest-files.json").write_text("\n".join(lines) + "\n")
+
+
+def test_citizen_text_is_removed_at_any_depth_and_inside_json_strings() -> None:
+    from kemala_cli.audit.load import without_citizen_text
+
+    envelope = json.dumps({"type": "ticket.assigned", "ticket": {"id": "T1", "text": "jalan rusak"}})
+    item = {
+        "pk": "TICKET#T1",
+        "sk": "OUTBOX#00000002",
+        "envelope": envelope,
+        "detail": {"followup_text": "x"},
+    }
+    cleaned = without_citizen_text(item)
+    assert json.loads(cleaned["envelope"]) == {"type": "ticket.assigned", "ticket": {"id": "T1"}}
+    assert cleaned["detail"] == {} and cleaned["sk"] == "OUTBOX#00000002"

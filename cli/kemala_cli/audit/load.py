@@ -86,6 +86,24 @@ def ticket_columns(with_text: bool) -> dict[str, str]:
     }
 
 
+def without_citizen_text(value: Any) -> Any:
+    """`value` with every `text`/`followup_text` key removed, also inside JSON-encoded strings (the
+    router's OUTBOX items hold whole message envelopes, ticket text included, as a JSON string)."""
+    if isinstance(value, dict):
+        return {k: without_citizen_text(v) for k, v in value.items() if k not in _TEXT_KEYS}
+    if isinstance(value, list):
+        return [without_citizen_text(v) for v in value]
+    if isinstance(value, str) and value.startswith("{") and any(f'"{k}"' in value for k in _TEXT_KEYS):
+        try:
+            return json.dumps(without_citizen_text(json.loads(value)), ensure_ascii=False)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+_TEXT_KEYS = frozenset({CITIZEN_TEXT, "followup_text"})
+
+
 def _event_row(item: dict[str, Any]) -> dict[str, Any]:
     row = {name: item.get(name) for name in EVENT_COLUMNS}
     changed = item.get("set") or {}
@@ -144,7 +162,7 @@ def load_export(export: Export, db_path: Path, with_text: bool = False) -> dict[
         try:
             for where, item in export.items():
                 pk, sk = str(item.get("pk", "")), str(item.get("sk", ""))
-                kept = item if with_text else {k: v for k, v in item.items() if k != CITIZEN_TEXT}
+                kept = item if with_text else without_citizen_text(item)
                 extra = {"item": kept, "source": where}
                 if pk.startswith("TICKET#") and sk == "TICKET":
                     sink.add("tickets", {**{c: kept.get(c) for c in tickets}, **extra})
