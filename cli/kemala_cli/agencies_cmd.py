@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
 
     apply_p = sub.add_parser("apply", help="validate FILE, then create or update agencies and their queues")
     apply_p.add_argument("file", metavar="FILE", help="registry file, e.g. config/agencies.yaml")
-    _table_argument(apply_p)
+    directory_table_argument(apply_p)
     apply_p.set_defaults(func=run_apply)
 
     validate_p = sub.add_parser("validate", help="only check FILE; print every problem")
@@ -25,12 +25,12 @@ def register(subparsers: Any) -> None:
     validate_p.set_defaults(func=run_validate)
 
     list_p = sub.add_parser("list", help="the agencies in DirectoryTable")
-    _table_argument(list_p)
+    directory_table_argument(list_p)
     list_p.add_argument("--json", action="store_true", help="one JSON object per line")
     list_p.set_defaults(func=run_list)
 
 
-def _table_argument(parser: argparse.ArgumentParser) -> None:
+def directory_table_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--directory-table",
         default=os.environ.get("DIRECTORY_TABLE"),
@@ -38,7 +38,7 @@ def _table_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _table(args: argparse.Namespace) -> str:
+def directory_table(args: argparse.Namespace) -> str:
     if not args.directory_table:
         raise CliError(
             "no directory table: pass --directory-table or set DIRECTORY_TABLE "
@@ -84,7 +84,7 @@ def run_apply(args: argparse.Namespace) -> int:
     from kemala_cli.agency_onboarding import AgencyQueues, ApplyRefused, apply
 
     agencies = _checked(args.file)
-    store = AgencyStore(_table(args))
+    store = AgencyStore(directory_table(args))
     try:
         report = apply(agencies, store, AgencyQueues(aws.client("sqs")), lambda: iso(utc_now()))
     except ApplyRefused as exc:
@@ -115,7 +115,7 @@ def run_list(args: argparse.Namespace) -> int:
     from kemala.store.agencies import AgencyStore
 
     try:
-        agencies = AgencyStore(_table(args)).list_all()
+        agencies = AgencyStore(directory_table(args)).list_all()
     except RuntimeError as exc:
         raise CliError(str(exc)) from None
     for agency in agencies:

@@ -18,10 +18,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from kemala import aws
 from kemala.models.messages import Envelope
-from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, deserialize, error_code, serialize
-from kemala.store.tickets import put_if_absent, ticket_pk
+from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, error_code, serialize
+from kemala.store.tickets import TicketStore, put_if_absent, ticket_pk
 
 OPERATORS = "operators"
 
@@ -66,18 +65,8 @@ class OutboxEntry:
         )
 
 
-class Outbox:
+class Outbox(TicketStore):
     """Reads and updates of outbox entries (their creation rides in the ticket change's transaction)."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
 
     def put_entry(self, entry: OutboxEntry, claim_until: int) -> dict[str, Any]:
         """The TransactWriteItems entry creating `entry`, already claimed by its writer."""
@@ -95,24 +84,9 @@ class Outbox:
         }
 
     def pending(self, ticket_id: str) -> list[OutboxEntry]:
-        """Entries neither sent nor closed, oldest first."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
-            "FilterExpression": "attribute_not_exists(sent_at) AND attribute_not_exists(closed_at)",
-            "ExpressionAttributeValues": {":pk": {"S": ticket_pk(ticket_id)}, ":p": {"S": "OUTBOX#"}},
-            "ConsistentRead": True,
-        }
-        entries: list[OutboxEntry] = []
-        try:
-            while True:
-                resp = self.client.query(**kwargs)
-                entries.extend(OutboxEntry.of_item(deserialize(i)) for i in resp.get("Items", []))
-                if "LastEvaluatedKey" not in resp:
-                    return entries
-                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        except AWS_ERRORS as exc:
-            raise StorageUnavailable(f"DynamoDB Query of the outbox failed: {exc}") from exc
+        """Entries neither sent nor closed, oldest first (a ticket has one or two)."""
+        items = self._query_prefix(ticket_pk(ticket_id), "OUTBOX#")
+        return [OutboxEntry.of_item(i) for i in items if "sent_at" not in i and "closed_at" not in i]
 
     def claim(self, entry: OutboxEntry, now: int, lease_seconds: int) -> bool:
         """Take the right to send `entry`: only if unsent, open, and no live lease is held."""
