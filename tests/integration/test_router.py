@@ -26,7 +26,7 @@ from kemala_cli.lambda_loader import load_function
 from tests.conftest import PROJECT_ROOT, Stack
 from tests.integration.test_webhook import Webhook, _context
 from tests.unit.test_schemas import assert_valid_message
-from tests.x_payloads import complaint_delivery
+from tests.x_payloads import complaint_delivery, delete_delivery
 
 CLEAR = "#KemalaJateng jalan berlubang di Jl. Raya Purwodadi km 12, sudah 3 bulan mohon diperbaiki"
 UNSURE = "#KemalaJateng halo min, tolong dibantu ya, sudah lama nunggu"
@@ -300,6 +300,38 @@ def test_crash_between_move_and_notification_is_healed_by_redelivery(
     assert stubbed.run(bodies) == {"batchItemFailures": []}
     assert stubbed.agency_messages(GROBOGAN_ROADS) == []  # sent once marked, never again
     assert stubbed.event_types(ticket_id) == ["ticket.created", "ticket.routed"]
+
+
+def test_outbox_keeps_no_citizen_text_and_a_withdrawn_ticket_is_not_notified(
+    stubbed: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket_id, tweet_id = stubbed.complain(CLEAR)
+    bodies = stubbed.routing_messages()
+    import kemala.routing.router as router_logic
+
+    real_send = router_logic.send_envelopes
+    monkeypatch.setattr(router_logic, "send_envelopes", _raise)
+    assert len(stubbed.run(bodies)["batchItemFailures"]) == 1  # moved, notification owed
+    items = stubbed.stack.ddb.query(
+        TableName=stubbed.stack.tables["TicketsTable"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"TICKET#{ticket_id}"}},
+    )["Items"]
+    outbox = [i for i in items if i["sk"]["S"].startswith("OUTBOX#")]
+    assert len(outbox) == 1 and "berlubang" not in json.dumps(outbox)
+
+    status, _ = stubbed.webhook.post(delete_delivery(tweet_id))  # the citizen deletes the tweet
+    assert status == 200 and stubbed.ticket(ticket_id).status is TicketStatus.WITHDRAWN
+    monkeypatch.setattr(router_logic, "send_envelopes", real_send)
+    later = time.time() + 200
+    monkeypatch.setattr(router_logic.time, "time", lambda: later)
+    assert stubbed.run(bodies) == {"batchItemFailures": []}
+    assert stubbed.agency_messages(GROBOGAN_ROADS) == []
+    assert stubbed.module.router.outbox.pending(ticket_id) == []  # closed, not sent
+
+
+def _raise(*args: Any, **kwargs: Any) -> None:
+    raise RuntimeError("Lambda timed out")
 
 
 def test_missing_agency_queue_sends_the_ticket_to_triage_with_the_reason_and_a_metric(

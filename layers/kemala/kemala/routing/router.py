@@ -157,11 +157,12 @@ class Router:
             return outcome.model_copy(update={"reason": "no such ticket"})
         if routed is None:
             # Already routed (a redelivery or a duplicate): send only what an earlier attempt left unsent.
-            owed = self._claim_pending(seen[0])
+            routed = seen[0]
+            owed = self._claim_pending(routed)
             outcome.action = "resent" if owed else "skipped"
-            outcome.reason = "" if owed else f"already {seen[0].status.value}"
+            outcome.reason = "" if owed else f"already {routed.status.value}"
         for entry in owed:
-            self._deliver(entry, outcome)
+            self._deliver(entry, routed, outcome)
         return outcome
 
     def _routing_change(self, ticket: Ticket) -> tuple[Change, OutboxEntry, RoutingResult]:
@@ -203,17 +204,14 @@ class Router:
     def _with_entry(
         self, ticket: Ticket, change: Change, type_: MessageType, agency: Agency | None
     ) -> tuple[Change, OutboxEntry]:
-        """Attach the outbox entry for the message this change owes, built from the ticket as it will be."""
+        """Attach the outbox entry for the message this change owes (committed with the change)."""
         seq = ticket.version + 1
-        after = Ticket.model_validate(
-            {**ticket.model_dump(), **change.fields, "status": change.status, "version": seq}
-        )
-        detail = {"reason": after.triage_reason} if type_ is MessageType.NEEDS_TRIAGE else {}
-        envelope = Envelope.build(type_, after, self._at(), detail=detail)
+        reason = change.fields.get("triage_reason")
+        detail = {"reason": reason} if type_ is MessageType.NEEDS_TRIAGE else {}
         if agency is not None and agency.queue_url:
-            entry = OutboxEntry(ticket.id, seq, f"agency:{agency.id}", agency.queue_url, envelope)
+            entry = OutboxEntry(ticket.id, seq, f"agency:{agency.id}", agency.queue_url, type_, detail)
         else:
-            entry = OutboxEntry(ticket.id, seq, OPERATORS, self.operators_queue_url, envelope)
+            entry = OutboxEntry(ticket.id, seq, OPERATORS, self.operators_queue_url, type_, detail)
         change.data["notify"] = entry.target
         change.extra_items.append(self.outbox.put_entry(entry, int(time.time()) + SEND_LEASE_SECONDS))
         return change, entry
@@ -230,9 +228,10 @@ class Router:
 
     # --- delivery -------------------------------------------------------------------------------------
 
-    def _deliver(self, entry: OutboxEntry, outcome: RouteOutcome) -> None:
+    def _deliver(self, entry: OutboxEntry, ticket: Ticket, outcome: RouteOutcome) -> None:
+        """Send `entry`'s message about `ticket` (as it is now), then mark it sent."""
         try:
-            send_envelopes(entry.queue_url, [entry.envelope], client=self._sqs())
+            send_envelopes(entry.queue_url, [entry.envelope(ticket, self._at())], client=self._sqs())
         except QueueUnavailable as exc:
             if entry.agency_id is None:
                 self.outbox.release(entry)
@@ -267,10 +266,11 @@ class Router:
             owed.append(entry)
             return change
 
-        update_with_retry(self.store, failed.ticket_id, build, self._at)
+        triaged = update_with_retry(self.store, failed.ticket_id, build, self._at)
         outcome.action, outcome.agency_id, outcome.reason = "triage", None, reason
         for entry in owed:
-            self._deliver(entry, outcome)
+            assert triaged is not None
+            self._deliver(entry, triaged, outcome)
 
     # --- ticket.followup ------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 | item          | pk            | sk                | notes                                                  |
 |---------------|---------------|-------------------|--------------------------------------------------------|
-| outbox entry  | TICKET#<id>   | OUTBOX#<seq:08d>  | the message for the change of event <seq>; `sent_at`   |
+| outbox entry  | TICKET#<id>   | OUTBOX#<seq:08d>  | type, target, detail of the message event <seq> owes   |
 
 A router that moves a ticket and then dies before its SQS send leaves an entry without `sent_at`; the
 redelivered `ticket.received` finds it and sends it. The writer holds a short lease (`claim_until`) while
@@ -13,12 +13,14 @@ that does go out twice (a crash between the send and `sent_at`) is dropped by th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from kemala.models.messages import Envelope
+from kemala.models.messages import Envelope, MessageType
+from kemala.models.ticket import Ticket
 from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, error_code, serialize
 from kemala.store.tickets import TicketStore, put_if_absent, ticket_pk
 
@@ -31,15 +33,23 @@ def outbox_sk(seq: int) -> str:
 
 @dataclass(frozen=True)
 class OutboxEntry:
+    """A message a ticket change owes. It holds no citizen text: the envelope is built from the ticket
+    when sent, so a deleted tweet's text is purged with the ticket and never lingers here."""
+
     ticket_id: str
     seq: int  # the audit event whose change owes this message
     target: str  # `agency:<id>` or `operators`
     queue_url: str
-    envelope: Envelope
+    message_type: MessageType
+    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def agency_id(self) -> str | None:
         return self.target.removeprefix("agency:") if self.target.startswith("agency:") else None
+
+    def envelope(self, ticket: Ticket, at: str) -> Envelope:
+        """The message, with the same id however often it is built (keyed on the change's seq)."""
+        return Envelope.build(self.message_type, ticket, at, detail=self.detail, discriminator=str(self.seq))
 
     def item(self, claim_until: int) -> dict[str, Any]:
         return {
@@ -50,7 +60,8 @@ class OutboxEntry:
             "seq": self.seq,
             "target": self.target,
             "queue_url": self.queue_url,
-            "envelope": self.envelope.model_dump_json(),
+            "message_type": self.message_type.value,
+            "detail": json.dumps(self.detail, ensure_ascii=False, sort_keys=True),
             "claim_until": claim_until,
         }
 
@@ -61,7 +72,8 @@ class OutboxEntry:
             seq=int(item["seq"]),
             target=item["target"],
             queue_url=item["queue_url"],
-            envelope=Envelope.model_validate_json(item["envelope"]),
+            message_type=MessageType(item["message_type"]),
+            detail=json.loads(item.get("detail") or "{}"),
         )
 
 
