@@ -482,3 +482,20 @@ def test_template_router_may_send_only_to_operators_and_agency_queues() -> None:
     owned = next(s for s in statements if "Fn::If" in s)["Fn::If"]
     assert owned[0] == "HasAgencyOwnedQueues" and owned[1]["Resource"] == {"Ref": "AgencyOwnedQueueArns"}
     assert "RouterLogGroup" in tmpl["Resources"] and "AgencyQueueUnreachableAlarm" in tmpl["Resources"]
+
+
+def test_routing_a_ticket_costs_four_aws_requests_once_the_registry_is_cached(stubbed: Harness) -> None:
+    from kemala import aws
+
+    stubbed.complain(CLEAR)
+    stubbed.route_all()  # warms the registry cache
+    stubbed.complain(CLEAR.replace("km 12", "km 14"))
+    bodies = stubbed.routing_messages()
+    calls: list[str] = []
+    for service in ("dynamodb", "sqs"):
+        aws.client(service).meta.events.register(
+            "before-call.*.*", lambda model, **_: calls.append(model.name), unique_id="count"
+        )
+    assert stubbed.run(bodies) == {"batchItemFailures": []}
+    # read the ticket; ticket + event + outbox entry in one transaction; send; mark the entry sent
+    assert calls == ["GetItem", "TransactWriteItems", "SendMessageBatch", "UpdateItem"]
