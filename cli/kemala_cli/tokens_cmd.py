@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
+from kemala_cli.agencies_cmd import directory_table, directory_table_argument
 from kemala_cli.main import CliError
 
 HASH_PREFIX_SHOWN = 12
@@ -27,35 +27,18 @@ def register(subparsers: Any) -> None:
     create.add_argument("--role", required=True, choices=["operator", "agency", "auditor"])
     create.add_argument("--agency", metavar="ID", help="the agency's id (required with --role agency)")
     create.add_argument("--label", metavar="TEXT", help="who or what holds it, e.g. 'PDAM Semarang helpdesk'")
-    _table_argument(create)
+    directory_table_argument(create)
     create.set_defaults(func=run_create)
 
     revoke = sub.add_parser("revoke", help="revoke a token, given the token or a unique hash prefix")
     revoke.add_argument("token", metavar="TOKEN_OR_HASH_PREFIX")
-    _table_argument(revoke)
+    directory_table_argument(revoke)
     revoke.set_defaults(func=run_revoke)
 
     list_p = sub.add_parser("list", help="tokens by hash prefix, role, agency, label; never the token")
     list_p.add_argument("--json", action="store_true", help="one JSON object per line")
-    _table_argument(list_p)
+    directory_table_argument(list_p)
     list_p.set_defaults(func=run_list)
-
-
-def _table_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--directory-table",
-        default=os.environ.get("DIRECTORY_TABLE"),
-        help="DirectoryTable name (default: $DIRECTORY_TABLE; the stack's DirectoryTableName output)",
-    )
-
-
-def _table(args: argparse.Namespace) -> str:
-    if not args.directory_table:
-        raise CliError(
-            "no directory table: pass --directory-table or set DIRECTORY_TABLE "
-            "(the stack's DirectoryTableName output)"
-        )
-    return str(args.directory_table)
 
 
 def _storage_error(exc: Exception) -> CliError:
@@ -69,7 +52,7 @@ def run_create(args: argparse.Namespace) -> int:
     from kemala.store.tokens import Role, TokenRecord, TokenStore, hash_token, new_token
 
     role = Role(args.role)
-    table = _table(args)
+    table = directory_table(args)
     if role is Role.AGENCY and not args.agency:
         raise CliError("--role agency needs --agency ID (see `kemala agencies list`)")
     if role is not Role.AGENCY and args.agency:
@@ -113,7 +96,7 @@ def run_revoke(args: argparse.Namespace) -> int:
             f"give the token itself ({TOKEN_PREFIX}...) or at least {MIN_HASH_PREFIX} hex digits "
             "of its hash (see `kemala tokens list`)"
         )
-    store = TokenStore(_table(args))
+    store = TokenStore(directory_table(args))
     try:
         record = store.find(value)
         if record is None:
@@ -139,7 +122,7 @@ def run_list(args: argparse.Namespace) -> int:
     from kemala.store.tokens import TokenStore
 
     try:
-        records = TokenStore(_table(args)).list_all()
+        records = TokenStore(directory_table(args)).list_all()
     except StorageUnavailable as exc:
         raise _storage_error(exc) from None
     if args.json:

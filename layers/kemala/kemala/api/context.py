@@ -39,9 +39,10 @@ class ApiContext:
 
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> ApiContext:
+        tickets = TicketStore(settings.tickets_table)
         return cls(
-            tickets=TicketStore(settings.tickets_table),
-            index=TicketIndex(settings.tickets_table),
+            tickets=tickets,
+            index=TicketIndex(tickets),
             agencies=AgencyStore(settings.directory_table),
             operators_queue_url=settings.operators_queue_url,
             outbound_queue_url=settings.outbound_queue_url,

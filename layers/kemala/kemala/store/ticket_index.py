@@ -16,9 +16,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from kemala import aws
 from kemala.models.ticket import Ticket, TicketStatus
 from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, deserialize, error_code
+from kemala.store.tickets import TicketStore
 
 INDEX_KEYS = {"AgencyInbox": ("gsi1pk", "gsi1sk"), "StatusBoard": ("gsi2pk", "gsi2sk")}
 
@@ -74,15 +74,18 @@ class IndexQuery:
 
 
 class TicketIndex:
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table = table_name
-        self._client = client
+    """Index reads over the table (and through the client) of a TicketStore."""
+
+    def __init__(self, tickets: TicketStore) -> None:
+        self._tickets = tickets
+
+    @property
+    def table(self) -> str:
+        return self._tickets.table
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
+        return self._tickets.client
 
     def page(
         self, query: IndexQuery, start: PageKey | None, limit: int, max_evaluated: int = 1000
