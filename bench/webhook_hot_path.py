@@ -19,9 +19,9 @@ import os
 import statistics
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
@@ -124,8 +124,10 @@ def cpu_per_tweet(handler: Any, events: list[dict[str, Any]], context: Any) -> f
 def main() -> int:
     from kemala_cli.lambda_loader import load_function
 
-    context = mock.MagicMock(
+    # A plain object, like Lambda's own context (a MagicMock costs ~350 us per invocation by itself).
+    context = types.SimpleNamespace(
         function_name="webhook",
+        function_version="$LATEST",
         memory_limit_in_mb=512,
         aws_request_id="r",
         invoked_function_arn="arn:aws:lambda:ap-southeast-3:123456789012:function:webhook",

@@ -1,6 +1,6 @@
 """X webhook payloads: Account Activity API (v1.1 shapes) and the X Activity API (v2 envelopes).
 
-Both are parsed leniently (unknown fields are kept, never rejected) and normalised into two small,
+Both are parsed leniently (unknown fields are ignored, never rejected) and normalised into two small,
 source-independent shapes, `IncomingPost` and `IncomingDeletion`, that the ingestion logic works on.
 Ids are always the string ids (`id_str`, v2 `id`); the numeric v1.1 `id` loses precision in JSON and is
 never read.
@@ -17,7 +17,7 @@ _ID = Field(pattern=r"^[0-9]{1,20}$")
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(defer_build=True, extra="allow", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True)
 
 
 # --- Account Activity API -------------------------------------------------------------------------
