@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
         "--once", action="store_true", help="with --demo: exit when it ends (0 = all expectations held)"
     )
     up.add_argument("--speed", type=float, default=1.0, help="run schedules N times faster (e.g. 3600)")
-    up.add_argument("--tweets", type=int, default=200, help="demo size (complaint tweets)")
+    up.add_argument("--tweets", type=int, default=300, help="demo size (complaint tweets)")
     up.add_argument(
         "--template",
         type=Path,

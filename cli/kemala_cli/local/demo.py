@@ -58,6 +58,10 @@ class Tally:
     replies_requested: int = 0
     replies_posted: int = 0
     resolved: int = 0
+    delegated: int = 0
+    closed: int = 0
+    auto_routed: int = 0
+    to_triage: int = 0
 
 
 class Progress:
@@ -95,7 +99,7 @@ class Progress:
 
 class Demo:
     def __init__(
-        self, info: dict[str, Any], out: TextIO = sys.stdout, tweets: int = 200, seed: int = 7
+        self, info: dict[str, Any], out: TextIO = sys.stdout, tweets: int = 300, seed: int = 7
     ) -> None:
         self.info = info
         self.out = out
@@ -104,6 +108,7 @@ class Demo:
         self.seed = seed
         self.tally = Tally()
         self.expectations: list[Expectation] = []
+        self.phases: dict[str, float] = {}  # phase -> seconds since the demo started, when it ended
         self._local = threading.local()
         import boto3
 
@@ -164,12 +169,23 @@ class Demo:
         )
         return [deserialize(item) for page in pages for item in page.get("Items", [])]
 
+    def count_status(self, status: str) -> int:
+        """Tickets in `status`, from the StatusBoard index (a count: cheap enough to poll)."""
+        pages = self.ddb.get_paginator("query").paginate(
+            TableName=self.info["tables"]["TicketsTable"],
+            IndexName="StatusBoard",
+            KeyConditionExpression="gsi2pk = :s",
+            ExpressionAttributeValues={":s": {"S": f"STATUS#{status}"}},
+            Select="COUNT",
+        )
+        return sum(int(page["Count"]) for page in pages)
+
     def wait_for(self, label: str, total: int, done: Callable[[], int], timeout: float) -> int:
         progress = Progress(self.out, label, total)
         deadline = time.monotonic() + timeout
         value = done()
         while value < total and time.monotonic() < deadline:
-            time.sleep(0.25)
+            time.sleep(0.5)
             value = done()
             progress.update(value)
         progress.finish(value, "" if value >= total else f"timed out after {timeout:.0f}s")
@@ -187,10 +203,13 @@ class Demo:
             f"\nDemo: {len(stream)} complaint tweets through the signed webhook, as X delivers them\n"
         )
         accepted = self.deliver_stream(stream)
+        self.phases["deliveries"] = time.monotonic() - started
         by_tweet = self.check_tickets(stream, accepted)
         self.followup_and_deletion(stream, by_tweet)
-        routed = self.wait_routing(by_tweet)
+        routed = self.operator_triage(self.wait_routing(by_tweet))
+        self.phases["all routed"] = time.monotonic() - started
         self.agencies_reply(routed)
+        self.phases["replies and resolutions"] = time.monotonic() - started
         self.check_dlqs()
         self.elapsed = time.monotonic() - started
         self.summary()
@@ -297,13 +316,37 @@ class Demo:
         total = len(by_tweet)
 
         def routed() -> int:
-            return sum(1 for t in self.tickets() if t["status"] != "RECEIVED")
+            return total - self.count_status("RECEIVED")
 
         self.wait_for("routing", total, routed, timeout=90)
         tickets = self.tickets()
         stuck = [t["id"] for t in tickets if t["status"] == "RECEIVED"]
         self.expect("every ticket routed or in triage", not stuck, f"{len(stuck)} still RECEIVED")
+        self.tally.auto_routed = sum(1 for t in tickets if t["status"] == "ASSIGNED" and t.get("agency_id"))
+        self.tally.to_triage = sum(1 for t in tickets if t["status"] == "TRIAGE")
         return tickets
+
+    def operator_triage(self, tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The triage team delegates what the router was unsure of to its best suggestion, or closes it
+        as not actionable when nothing was suggested (e.g. a complaint naming no service)."""
+        triage = [t for t in tickets if t["status"] == "TRIAGE"]
+        if not triage or not self.has_route("POST /tickets/{id}/delegate"):
+            return tickets
+        token = self.info["tokens"]["operator"]
+        ok = 0
+        for t in triage:
+            agency = next((s["agency_id"] for s in t.get("suggestions") or [] if s.get("agency_id")), None)
+            if agency:
+                resp = self.api("POST", f"/tickets/{t['id']}/delegate", token, {"agency_id": agency})
+                self.tally.delegated += int(resp.status_code < 300)
+            else:
+                resp = self.api("POST", f"/tickets/{t['id']}/close", token, {"reason": "not_actionable"})
+                self.tally.closed += int(resp.status_code < 300)
+            ok += int(resp.status_code < 300)
+            if resp.status_code >= 300:
+                self.tally.errors.append(f"triage {t['id']}: HTTP {resp.status_code} {resp.text[:200]}")
+        self.expect("the operator cleared the triage queue", ok == len(triage), f"{ok}/{len(triage)}")
+        return self.tickets()
 
     def agencies_reply(self, tickets: list[dict[str, Any]]) -> None:
         route = "POST /tickets/{id}/replies"
@@ -315,11 +358,11 @@ class Demo:
         candidates = [t for t in tickets if t["status"] == "ASSIGNED" and t.get("agency_id") in agency_tokens]
         preferred = [t for t in candidates if t["agency_id"] in with_x] or candidates
         picked: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        per_agency: Counter[str] = Counter()
         for t in sorted(preferred, key=lambda t: t["id"]):
-            if t["agency_id"] not in seen and len(picked) < 12:
+            if per_agency[t["agency_id"]] < 2 and len(picked) < 12:  # two replies per agency account
                 picked.append(t)
-                seen.add(t["agency_id"])
+                per_agency[t["agency_id"]] += 1
         if not picked:
             self.expect("agencies' replies reached X exactly once", None, "no ticket was auto-assigned")
             return
@@ -341,10 +384,9 @@ class Demo:
         if not self.has_consumer("OutboundQueue") or not self.info.get("fake_x_url"):
             self.expect("agencies' replies reached X exactly once", None, "needs the replier and the fake X")
             return
-        ids = {t["id"] for t in requested}
 
-        def responded() -> int:
-            return sum(1 for t in self.tickets() if t["id"] in ids and t["status"] == "RESPONDED")
+        def responded() -> int:  # only the tickets replied to can be RESPONDED here
+            return self.count_status("RESPONDED")
 
         self.wait_for("replies posted to X", len(requested), responded, timeout=60)
         posts = self.fake_x_posts()
@@ -372,9 +414,10 @@ class Demo:
 
     def check_isolation(self, picked: list[dict[str, Any]], tokens: dict[str, str]) -> None:
         """An agency's token must not reach another agency's ticket."""
-        if len(picked) < 2:
+        mine = picked[0]
+        other = next((t for t in picked if t["agency_id"] != mine["agency_id"]), None)
+        if other is None:
             return
-        mine, other = picked[0], picked[1]
         resp = self.api(
             "POST", f"/tickets/{mine['id']}/resolve", tokens[other["agency_id"]], {"note": "bukan punya kami"}
         )
@@ -416,17 +459,16 @@ class Demo:
     def summary(self) -> None:
         tickets = self.tickets()
         status = Counter(t["status"] for t in tickets)
-        auto = sum(
-            1
-            for t in tickets
-            if t.get("agency_id")
-            and t["status"] in ("ASSIGNED", "RESPONDED", "RESOLVED")
-            and not t.get("triage_reason")
-        )
         per_agency = Counter(t["agency_id"] for t in tickets if t.get("agency_id"))
         self.busiest_agency = per_agency.most_common(1)[0][0] if per_agency else None
         w = self.out.write
         w(f"\nSummary ({self.elapsed:.1f}s)\n")
+        rate = self.tally.deliveries / self.phases["deliveries"] if self.phases.get("deliveries") else 0.0
+        w(
+            f"  timing        {rate:.0f} deliveries/s; done at "
+            + ", ".join(f"{name} {at:.1f}s" for name, at in self.phases.items())
+            + "\n"
+        )
         w(
             f"  received      {self.tally.deliveries} deliveries: {self.tally.tweets} complaint tweets, "
             f"{self.tally.duplicates} deduplicated, {self.tally.rejected} rejected (bad signature)\n"
@@ -436,14 +478,18 @@ class Demo:
             f"{self.tally.withdrawn} tweet deleted (ticket withdrawn)\n"
         )
         w(f"  tickets       {len(tickets)}: " + ", ".join(f"{n} {s}" for s, n in status.most_common()) + "\n")
-        w(f"  routing       {auto} auto-routed, {status.get('TRIAGE', 0)} to triage\n")
+        w(
+            f"  routing       {self.tally.auto_routed} auto-routed, {self.tally.to_triage} to triage "
+            f"(then {self.tally.delegated} delegated, {self.tally.closed} closed by the operator)\n"
+        )
         if per_agency:
             top = per_agency.most_common(8)
             rest = sum(per_agency.values()) - sum(n for _, n in top)
+            others = len(per_agency) - len(top)
             w(
                 "  per agency    "
                 + ", ".join(f"{a} {n}" for a, n in top)
-                + (f", {rest} more" if rest else "")
+                + (f", +{rest} in {others} other agencies" if rest else "")
                 + "\n"
             )
         w(

@@ -1,4 +1,9 @@
-"""moto's TransactWriteItems without its whole-table deep copy.
+"""Two moto hot spots, fixed without changing what moto answers.
+
+1. The server's request routing lists moto's package directory (`os.listdir` + `isdir` on ~150
+   folders) for every request, under the dispatcher's global lock: more than half of moto's CPU time in
+   the demo. The list cannot change while the process runs, so it is computed once.
+2. TransactWriteItems without its whole-table deep copy (below).
 
 moto 5 snapshots every table a transaction touches with `copy.deepcopy(table)` so it can roll back,
 which makes each transaction O(table size): the demo's few hundred tickets (a handful of items each)
@@ -106,11 +111,14 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
 
 
 def install() -> None:
-    """Idempotently replace moto's DynamoDBBackend.transact_write_items (call before moto_atomic)."""
+    """Idempotently patch moto (call before kemala_cli.moto_atomic, which wraps the transaction call)."""
     global _installed
     if _installed:
         return
+    from moto import backends
     from moto.dynamodb.models import DynamoDBBackend
 
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     _installed = True

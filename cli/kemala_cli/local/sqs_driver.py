@@ -1,6 +1,8 @@
-"""Lambda's SQS event source mappings, driven locally: one poller thread per mapping in the template.
+"""Lambda's SQS event source mappings, driven locally: poller threads for each mapping in the template.
 
 Semantics follow Lambda's SQS poller:
+  - `concurrency` pollers per mapping (ScalingConfig.MaximumConcurrency, else DEFAULT_POLLERS), each
+    invoking its own batches, so batches run concurrently as on Lambda;
   - ReceiveMessage up to BatchSize (several receives when BatchSize > 10), waiting up to
     MaximumBatchingWindowInSeconds to fill the batch;
   - the event is Lambda's (`Records` with messageId, receiptHandle, body, attributes incl.
@@ -25,6 +27,9 @@ from typing import Any
 from kemala_cli.local.functions import FunctionError, LocalFunction
 
 log = logging.getLogger("kemala.local")
+# Lambda polls a standard queue with several pollers and invokes batches concurrently; three keep the
+# demo's router from becoming a single-file queue without starving the one CPU-bound process.
+DEFAULT_POLLERS = 3
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class Mapping:
     window_seconds: float
     report_failures: bool
     enabled: bool = True
+    concurrency: int = 3  # concurrent batches, like Lambda's pollers (ScalingConfig.MaximumConcurrency)
 
 
 def read_mappings(
@@ -67,6 +73,9 @@ def read_mappings(
                 window_seconds=float(props.get("MaximumBatchingWindowInSeconds", 0)),
                 report_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
                 enabled=bool(props.get("Enabled", True)),
+                concurrency=int(
+                    (props.get("ScalingConfig") or {}).get("MaximumConcurrency", DEFAULT_POLLERS)
+                ),
             )
         )
     return mappings
@@ -123,7 +132,7 @@ class Poller(threading.Thread):
     def __init__(
         self, mapping: Mapping, function: LocalFunction, sqs: Any, region: str, stop: threading.Event
     ) -> None:
-        super().__init__(name=f"sqs-{mapping.logical_id}", daemon=True)
+        super().__init__(name=f"sqs-{mapping.logical_id}-{id(self) % 1000}", daemon=True)
         self.mapping = mapping
         self.function = function
         self.sqs = sqs

@@ -233,13 +233,17 @@ class LocalStack:
         for mapping in mappings:
             if not mapping.enabled:
                 continue
-            poller = Poller(mapping, self.functions[mapping.function], sqs, self.options.region, self._stop)
-            poller.start()
-            self.pollers.append(poller)
+            for _ in range(max(1, mapping.concurrency)):
+                poller = Poller(
+                    mapping, self.functions[mapping.function], sqs, self.options.region, self._stop
+                )
+                poller.start()
+                self.pollers.append(poller)
         log.info(
             "SQS event sources: %s",
             ", ".join(
-                f"{m.function} <- {m.queue_url.rsplit('/', 1)[-1]} (batch {m.batch_size})" for m in mappings
+                f"{m.function} <- {m.queue_url.rsplit('/', 1)[-1]} (batch {m.batch_size} x{m.concurrency})"
+                for m in mappings
             )
             or "none",
         )
