@@ -91,6 +91,16 @@ def _positive(args: argparse.Namespace) -> None:
         raise CliError("--tweets must be between 1 and 5000")
     if not 0 <= args.port <= 65535:
         raise CliError("--port must be 0-65535")
+    if args.port:
+        import socket
+
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", args.port))
+            except OSError:
+                raise CliError(
+                    f"port {args.port} is in use: give another --port, or --port 0 for any"
+                ) from None
 
 
 def run_up(args: argparse.Namespace) -> int:
@@ -107,10 +117,14 @@ def run_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            return  # already stopping: a second Ctrl-C must not interrupt the clean shutdown
         stop.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    # explicitly: a shell without job control starts background commands with SIGINT ignored
+    signal.signal(signal.SIGINT, on_signal)
     if args.template is not None and not args.template.is_file():
         raise CliError(f"--template {args.template}: no such file")
     options = Options(port=args.port, state_dir=args.state_dir, speed=args.speed, template=args.template)

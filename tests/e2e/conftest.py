@@ -1,8 +1,7 @@
 """The local stack as the e2e tests see it: `kemala local up` in a subprocess, driven over HTTP only.
 
 One stack per session (start-up is a few seconds), on free ports with a temporary state dir; the tests
-read local.json like any client would. Steps that need a function another issue builds are skipped,
-naming it, until that function is in template.yaml.
+read local.json like any client would.
 """
 
 from __future__ import annotations
@@ -18,20 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kemala_cli.cfn import PROJECT_ROOT, load_template
+from kemala_cli.cfn import PROJECT_ROOT
 
 START_TIMEOUT = 90.0
-
-
-def template_has(logical_id: str) -> bool:
-    return logical_id in load_template()["Resources"]
-
-
-def requires(*logical_ids: str) -> None:
-    """Skip the calling test until every named function is in template.yaml."""
-    missing = [f for f in logical_ids if not template_has(f)]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} in template.yaml (not landed yet)")
 
 
 def stack_env() -> dict[str, str]:

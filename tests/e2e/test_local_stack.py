@@ -16,7 +16,7 @@ import requests
 from kemala.webhook_auth import crc_response_token, signature_for
 
 from tests.conftest import shared_json
-from tests.e2e.conftest import RunningStack, kemala, requires, stack_env, start_stack, wait_until
+from tests.e2e.conftest import RunningStack, kemala, stack_env, start_stack, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +79,6 @@ def test_forged_and_unsigned_deliveries_are_rejected(local_stack: RunningStack) 
 
 def test_unknown_route_is_404_and_protected_routes_need_a_token(local_stack: RunningStack) -> None:
     assert requests.get(local_stack["api_url"] + "/no/such/route", timeout=10).status_code == 404
-    requires("ApiFunction", "AuthorizerFunction")
     assert requests.get(local_stack["api_url"] + "/tickets", timeout=10).status_code == 401
     bad = api(local_stack, "GET", "/tickets", "kml_" + "x" * 43)
     assert bad.status_code == 403
@@ -106,7 +105,6 @@ def _message_for(stack: RunningStack, queue_url: str, ticket_id: str) -> dict[st
 
 
 def test_complaint_is_routed_answered_on_x_and_resolved(local_stack: RunningStack) -> None:
-    requires("RouterFunction", "ApiFunction", "AuthorizerFunction", "ReplierFunction")
     tweet_id = "1868000000000000777"
     operator = local_stack["tokens"]["operator"]
     resp = post_webhook(local_stack, delivery(COMPLAINT, tweet_id))
@@ -160,7 +158,6 @@ def test_complaint_is_routed_answered_on_x_and_resolved(local_stack: RunningStac
 
 
 def test_poison_message_ends_in_the_dlq_after_its_receive_count(local_stack: RunningStack) -> None:
-    requires("RouterFunction")
     client = sqs(local_stack)
     queue, dlq = local_stack["queues"]["RoutingQueue"], local_stack["queues"]["RoutingDLQ"]
     attrs = client.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
