@@ -249,7 +249,9 @@ def _charge_dynamodb(
         old, new = before.get((table, key)), after.get((table, key))
         size = max(item_size(old) if old else 0, item_size(new) if new else 0)
         METER.units[(stage, "WRU")] += _units(size, 1024) * (2 if transactional else 1)
-        METER.units[(stage, "WRU")] += _index_writes(_shape(client, table), old, new)
+        index_units = _index_writes(_shape(client, table), old, new)
+        METER.units[(stage, "WRU")] += index_units
+        METER.units[(stage, "WRU in indexes")] += index_units
 
 
 def _index_writes(shape: TableShape, old: dict[str, Any] | None, new: dict[str, Any] | None) -> int:
@@ -619,6 +621,7 @@ class Figures:
         totals = {
             "aws_requests": sum(METER.calls.values()) / n,
             "dynamodb_wru": units["WRU"] / n,
+            "dynamodb_wru_in_indexes": units["WRU in indexes"] / n,
             "dynamodb_rru": units["RRU"] / n,
             "sqs_billable_requests": units["SQS billable"] / n,
             "lambda_invocations": sum(METER.invocations.values()) / n,
@@ -715,7 +718,8 @@ def print_table(out: Any, title: str, figures: Figures, unit: str = "ticket") ->
     services = ", ".join(f"{k} {fmt(v)}" for k, v in figures.by_service().items())
     out.write(
         f"  TOTAL per {unit}: {fmt(t['aws_requests'])} AWS requests ({services}); "
-        f"DynamoDB {fmt(t['dynamodb_wru'])} WRU + {fmt(t['dynamodb_rru'])} RRU; "
+        f"DynamoDB {fmt(t['dynamodb_wru'])} WRU ({fmt(t['dynamodb_wru_in_indexes'])} of them GSI writes) + "
+        f"{fmt(t['dynamodb_rru'])} RRU; "
         f"SQS {fmt(t['sqs_billable_requests'])} billable; {fmt(t['lambda_invocations'])} invocations; "
         f"{fmt(t['apigw_requests'])} API Gateway; {fmt(t['x_api_calls'])} X API; "
         f"{fmt(t['log_bytes'])} log bytes\n"
