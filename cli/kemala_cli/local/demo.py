@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 import requests
@@ -518,12 +519,15 @@ class Demo:
             w(f"  operator token {token}\n")
             w(
                 f"  try           curl -s -H 'authorization: Bearer {token}' "
-                f"'{info['api_url']}/tickets?status=TRIAGE' | python3 -m json.tool\n"
+                f"'{info['api_url']}/tickets?status=RESOLVED&limit=5' | python3 -m json.tool\n"
             )
         agency = getattr(self, "busiest_agency", None) or next(
             iter(sorted(info.get("agency_queues", {}))), None
         )
         if agency:
-            w(f"  agency inbox  kemala inbox --agency {agency} --once\n")
+            command = sys.argv[0] if Path(sys.argv[0]).name == "kemala" else "kemala"
+            state = info.get("state_file", ".kemala/local.json")
+            where = "" if state == ".kemala/local.json" else f" --state-dir {Path(state).parent}"
+            w(f"  agency inbox  {command} inbox --agency {agency} --once{where}\n")
         w(f"  AWS (moto)    aws --endpoint-url {info['aws_endpoint_url']} sqs list-queues\n")
         w("  Ctrl-C stops the stack.\n")
