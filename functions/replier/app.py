@@ -39,7 +39,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         logger.info("reply postponed", extra={"seconds": later.seconds, "reason": later.reason})
         raise
     outcome = result.outcome.value if result else "dead_lettered"
-    metrics.add_metric(name=f"Reply_{outcome}", unit=MetricUnit.Count, value=1)
+    kind = "Ack" if result and result.kind == "ack" else "Reply"  # Ack_failed: the province's own post
+    metrics.add_metric(name=f"{kind}_{outcome}", unit=MetricUnit.Count, value=1)
     logger.info("reply job handled", extra={"outcome": outcome, **(result.model_dump() if result else {})})
 
 

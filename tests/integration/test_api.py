@@ -194,6 +194,7 @@ def test_triage_delegate_reply_respond_resolve_with_history(api: Api) -> None:
         "in_reply_to_tweet_id": ticket.tweet_id,
         "agency_id": ROADS,
         "requested_by": f"agency:{ROADS}",
+        "kind": "answer",
     }
 
     api.set_status(ticket.id, TicketStatus.RESPONDED, pending_reply_id=None, first_response_at=iso(utc_now()))

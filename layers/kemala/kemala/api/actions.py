@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
+from kemala.acknowledgement import acknowledgement, speaker
 from kemala.api.access import Principal, require_role, visible_or_404
 from kemala.api.context import ApiContext
 from kemala.api.errors import Conflict, InvalidField, NotFound, ReplyPending, StaleView, Unavailable
@@ -145,12 +146,17 @@ def _to_agency(agency: Agency, type_: MessageType, ticket: Ticket, detail: dict[
 def delegate(
     ctx: ApiContext, principal: Principal, ticket_id: str, body: DelegateBody, expected_version: int | None
 ) -> ActionResult:
-    """TRIAGE (or not yet routed, RECEIVED) -> ASSIGNED to the agency the operator chose."""
+    """TRIAGE (or not yet routed, RECEIVED) -> ASSIGNED to the agency the operator chose. A ticket never
+    acknowledged before also gets the citizen's acknowledgement (when configured), queued after the commit
+    like the agency's notification."""
     require_role(principal, Role.OPERATOR)
     agency = _agency(ctx, body.agency_id)
+    account = speaker(ctx.agencies.get, ctx.ack_agency_id)
+    made: dict[str, ReplyRequest] = {}
 
     def decide(ticket: Ticket) -> Change:
         _require_status(ticket, "delegate", frozenset({S.TRIAGE, S.RECEIVED}), "; use reassign instead")
+        made.clear()
         fields: dict[str, object] = {
             "agency_id": agency.id,
             "due_at": _due_at(ctx, agency),
@@ -160,11 +166,23 @@ def delegate(
         if body.category:
             fields["category"] = body.category
         data = _event_data(principal, previous_status=ticket.status.value, category_was=ticket.category)
+        ack = acknowledgement(ticket, agency, account, principal.actor)
+        if ack is not None:
+            fields["ack_reply_id"] = ack.reply_id
+            data["acknowledge_as"] = ack.agency_id
+            made["ack"] = ack
         return Change("ticket.delegated", principal.actor, S.ASSIGNED, fields=fields, data=data)
 
     ticket = _apply(ctx, principal, ticket_id, expected_version, decide)
     detail = {"assigned_by": principal.actor, "how": "delegated"}
-    return _notify(ticket, [_to_agency(agency, MessageType.ASSIGNED, ticket, detail)])
+    outgoing = [_to_agency(agency, MessageType.ASSIGNED, ticket, detail)]
+    if "ack" in made:
+        ack = made["ack"]
+        envelope = Envelope.build(
+            MessageType.REPLY_REQUESTED, ticket, ticket.updated_at, ack.model_dump(), ack.reply_id
+        )
+        outgoing.append(Outgoing("outbound", ctx.outbound_queue_url, envelope))
+    return _notify(ticket, outgoing)
 
 
 def reassign(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import Field
 
+from kemala.acknowledgement import ACK_AGENCY_PATTERN
 from kemala.ids import iso, utc_now
 from kemala.settings import BaseSettings
 from kemala.store.agencies import AgencyStore
@@ -18,6 +19,7 @@ class ApiSettings(BaseSettings):
     directory_table: str = Field(min_length=1)
     operators_queue_url: str = Field(min_length=1)
     outbound_queue_url: str = Field(min_length=1)
+    ack_agency_id: str = Field(default="", pattern=ACK_AGENCY_PATTERN)  # "" = no acknowledgements
     # Our requests are a few hundred bytes (a reply is at most ~4000 characters); refuse more before
     # parsing. API Gateway itself allows 10 MB.
     max_body_bytes: int = Field(default=16 * 1024, gt=0)
@@ -36,6 +38,7 @@ class ApiContext:
     outbound_queue_url: str
     max_body_bytes: int = 16 * 1024
     now: Callable[[], str] = field(default=_now)
+    ack_agency_id: str = ""  # the agency whose X account acknowledges delegations; "" = off
 
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> ApiContext:
@@ -47,4 +50,5 @@ class ApiContext:
             operators_queue_url=settings.operators_queue_url,
             outbound_queue_url=settings.outbound_queue_url,
             max_body_bytes=settings.max_body_bytes,
+            ack_agency_id=settings.ack_agency_id,
         )

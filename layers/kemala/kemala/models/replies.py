@@ -6,14 +6,17 @@ when X refuses it for good, tells the agency with `ReplyFailed`. Both travel ins
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class ReplyRequest(BaseModel):
-    """What to post, where, and as whom. `reply_id` (a UUID4 made by the API) is the idempotency key:
-    one reply_id reaches X at most once, however often the message is delivered."""
+    """What to post, where, and as whom. `reply_id` (a UUID4 made by the API; for an acknowledgement a
+    UUID5 of the ticket id) is the idempotency key: one reply_id reaches X at most once, however often the
+    message is delivered."""
 
     model_config = ConfigDict(defer_build=True, extra="ignore")
 
@@ -23,7 +26,10 @@ class ReplyRequest(BaseModel):
     text: str = Field(min_length=1)
     in_reply_to_tweet_id: str = Field(pattern=r"^[0-9]{1,19}$")
     agency_id: str = Field(min_length=1)  # whose X account posts it
-    requested_by: str = Field(min_length=1)  # the API principal: `agency:<id>` or `operator`
+    requested_by: str = Field(min_length=1)  # the API principal (`agency:<id>`, `operator`) or `router`
+    # `answer`: the agency's reply (RESPONDED, first_response_at). `ack`: the province's acknowledgement
+    # (reference code and agency name), which leaves the ticket's status and reply fields alone.
+    kind: Literal["answer", "ack"] = "answer"
 
 
 class ReplyFailed(BaseModel):

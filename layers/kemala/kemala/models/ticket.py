@@ -69,6 +69,7 @@ class Ticket(BaseModel):
     reply_tweet_ids: list[str] = Field(default_factory=list)
     pending_reply_id: str | None = None
     last_reply_error: str | None = None
+    ack_reply_id: str | None = None  # the acknowledgement owed or sent (once per ticket; docs/replies.md)
     first_response_at: str | None = None
     resolved_at: str | None = None
     version: int = 1

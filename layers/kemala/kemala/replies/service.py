@@ -6,6 +6,10 @@ claim and never call X while it is live or finished. The one window the claim ca
 dies, or the connection breaks, after X received the POST but before its answer is recorded — leaves the
 claim *in doubt*; the next attempt then looks for the reply on the agency's timeline before posting, and
 X's own duplicate-content rule (403) backs that up. See docs/replies.md.
+
+An acknowledgement (`kind: ack`, the province's account telling the citizen the reference code) takes the
+same path but is recorded apart: `ack.posted` / `ack.failed`, no status change, no `first_response_at`,
+the agency's pending reply untouched, and no `reply.failed` to the agency (it is not the agency's post).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
@@ -73,6 +78,7 @@ class ReplyResult(BaseModel):
     reply_id: str
     ticket_id: str
     tweet_id: str | None = None
+    kind: str = "answer"  # the ReplyRequest's kind: `answer` or `ack`
 
 
 class RetryLater(Exception):
@@ -155,7 +161,12 @@ class ReplyService:
     def _resume(self, claim: ReplyClaim, request: ReplyRequest, ticket_id: str) -> ReplyResult:
         """A claim that is not ours to post: finished (record it again, idempotently) or held elsewhere."""
         if claim.state is ClaimState.DONE:
-            return ReplyResult(outcome=ReplyOutcome.DUPLICATE, reply_id=request.reply_id, ticket_id=ticket_id)
+            return ReplyResult(
+                outcome=ReplyOutcome.DUPLICATE,
+                reply_id=request.reply_id,
+                ticket_id=ticket_id,
+                kind=request.kind,
+            )
         if claim.state in (ClaimState.POSTED, ClaimState.FAILED):
             return self._record(claim, request, ticket_id)
         wait = claim.lease_until - self.clock() + 1 if claim.state is ClaimState.POSTING else 1
@@ -246,36 +257,50 @@ class ReplyService:
     def _record(self, claim: ReplyClaim, request: ReplyRequest, ticket_id: str) -> ReplyResult:
         """Write the known outcome on the ticket, once: the claim turns `done` in the same transaction."""
         at = iso_now(self.clock)
-        if claim.state is ClaimState.FAILED:
+        ack = request.kind == "ack"
+        if claim.state is ClaimState.FAILED and ack:
+            logger.warning(
+                "acknowledgement not posted",
+                extra={"ticket_id": ticket_id, "reason": claim.reason, "x_status": claim.x_status},
+            )
+        elif claim.state is ClaimState.FAILED:
             self._notify_failure(claim, request, ticket_id, at)
-        build = self._posted_change if claim.state is ClaimState.POSTED else self._failed_change
+        if claim.state is ClaimState.POSTED:
+            build = self._ack_posted_change if ack else self._posted_change
+        else:
+            build = self._ack_failed_change if ack else self._failed_change
         try:
             update_with_retry(
                 self.tickets, ticket_id, lambda t: build(t, claim, request, at), lambda: iso_now(self.clock)
             )
         except DuplicateLink:
-            return ReplyResult(outcome=ReplyOutcome.DUPLICATE, reply_id=request.reply_id, ticket_id=ticket_id)
+            return ReplyResult(
+                outcome=ReplyOutcome.DUPLICATE,
+                reply_id=request.reply_id,
+                ticket_id=ticket_id,
+                kind=request.kind,
+            )
         except TicketNotFound:
             raise DeadLetter(f"ticket {ticket_id} does not exist") from None
         outcome = ReplyOutcome.POSTED if claim.state is ClaimState.POSTED else ReplyOutcome.FAILED
         return ReplyResult(
-            outcome=outcome, reply_id=request.reply_id, ticket_id=ticket_id, tweet_id=claim.tweet_id
+            outcome=outcome,
+            reply_id=request.reply_id,
+            ticket_id=ticket_id,
+            tweet_id=claim.tweet_id,
+            kind=request.kind,
         )
 
-    def _posted_change(self, ticket: Ticket, claim: ReplyClaim, request: ReplyRequest, at: str) -> Change:
-        fields: dict[str, object] = {}
+    def _posted_items(self, ticket: Ticket, claim: ReplyClaim, request: ReplyRequest) -> list[dict[str, Any]]:
+        """The claim turned `done`, and the `TWEET#` link (role `reply`) that threads answers back."""
         extra = [self.claims.done_item(request.reply_id)]
         if claim.tweet_id:
-            if claim.tweet_id not in ticket.reply_tweet_ids:
-                fields["reply_tweet_ids"] = [*ticket.reply_tweet_ids, claim.tweet_id]
             link = TweetLink(tweet_id=claim.tweet_id, ticket_id=ticket.id, role="reply", text=request.text)
             extra.append(put_if_absent(self.tickets.table, tweet_link_item(link)))
-        if ticket.pending_reply_id == request.reply_id:
-            fields["pending_reply_id"] = None
-        if ticket.last_reply_error:
-            fields["last_reply_error"] = None
-        if not ticket.first_response_at:
-            fields["first_response_at"] = at
+        return extra
+
+    @staticmethod
+    def _posted_data(claim: ReplyClaim, request: ReplyRequest) -> dict[str, Any]:
         data = {
             "reply_id": request.reply_id,
             "tweet_id": claim.tweet_id,
@@ -283,24 +308,52 @@ class ReplyService:
             "requested_by": request.requested_by,
             "agency_id": request.agency_id,
         }
-        if claim.note:
-            data["note"] = claim.note
-        status = TicketStatus.RESPONDED if ticket.status in RESPONDS else None
-        return Change(
-            type="reply.posted", actor=ACTOR, status=status, fields=fields, data=data, extra_items=extra
-        )
+        return {**data, "note": claim.note} if claim.note else data
 
-    def _failed_change(self, ticket: Ticket, claim: ReplyClaim, request: ReplyRequest, at: str) -> Change:
-        fields: dict[str, object] = {"last_reply_error": claim.reason}
-        if ticket.pending_reply_id == request.reply_id:
-            fields["pending_reply_id"] = None
-        data = {
+    @staticmethod
+    def _failed_data(claim: ReplyClaim, request: ReplyRequest) -> dict[str, Any]:
+        return {
             "reply_id": request.reply_id,
             "reason": claim.reason,
             "x_status": claim.x_status,
             "requested_by": request.requested_by,
             "agency_id": request.agency_id,
         }
+
+    def _posted_change(self, ticket: Ticket, claim: ReplyClaim, request: ReplyRequest, at: str) -> Change:
+        fields: dict[str, object] = {}
+        extra = self._posted_items(ticket, claim, request)
+        if claim.tweet_id and claim.tweet_id not in ticket.reply_tweet_ids:
+            fields["reply_tweet_ids"] = [*ticket.reply_tweet_ids, claim.tweet_id]
+        if ticket.pending_reply_id == request.reply_id:
+            fields["pending_reply_id"] = None
+        if ticket.last_reply_error:
+            fields["last_reply_error"] = None
+        if not ticket.first_response_at:
+            fields["first_response_at"] = at
+        status = TicketStatus.RESPONDED if ticket.status in RESPONDS else None
+        data = self._posted_data(claim, request)
+        return Change(
+            type="reply.posted", actor=ACTOR, status=status, fields=fields, data=data, extra_items=extra
+        )
+
+    def _ack_posted_change(self, ticket: Ticket, claim: ReplyClaim, request: ReplyRequest, at: str) -> Change:
+        """The acknowledgement is out: an event and the tweet link, nothing else on the ticket."""
+        extra = self._posted_items(ticket, claim, request)
+        data = self._posted_data(claim, request)
+        return Change(type="ack.posted", actor=ACTOR, data=data, extra_items=extra)
+
+    def _ack_failed_change(self, ticket: Ticket, claim: ReplyClaim, request: ReplyRequest, at: str) -> Change:
+        """X refused the acknowledgement for good: said on the ticket, not as the agency's reply error."""
+        extra = [self.claims.done_item(request.reply_id)]
+        data = self._failed_data(claim, request)
+        return Change(type="ack.failed", actor=ACTOR, data=data, extra_items=extra)
+
+    def _failed_change(self, ticket: Ticket, claim: ReplyClaim, request: ReplyRequest, at: str) -> Change:
+        fields: dict[str, object] = {"last_reply_error": claim.reason}
+        if ticket.pending_reply_id == request.reply_id:
+            fields["pending_reply_id"] = None
+        data = self._failed_data(claim, request)
         extra = [self.claims.done_item(request.reply_id)]
         return Change(type="reply.failed", actor=ACTOR, fields=fields, data=data, extra_items=extra)
 

@@ -11,6 +11,10 @@ For `ticket.received`:
    with the reason on the ticket and its event, the operators are notified instead, and the outcome names
    the agency (the handler emits the `AgencyQueueUnreachable` metric). If the operators queue fails, the
    error propagates: the record fails and SQS retries it (then its DLQ). Nothing is lost.
+4. With ACK_AGENCY_ID set, a first assignment also owes the citizen an acknowledgement
+   (kemala.acknowledgement): a second outbox entry in the same transaction (`OUTBOX#<seq>#ack`), a
+   `reply.requested` for OutboundQueue, sent only after the agency it names has been told (never if the
+   ticket fell back to triage).
 
 For `ticket.followup`: the message is forwarded, with the ticket's current snapshot and the same id, to
 the ticket's agency (only that agency: it is its ticket) or, when there is none, to the operators.
@@ -24,8 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from kemala.acknowledgement import ACK_AGENCY_PATTERN, acknowledgement, speaker
 from kemala.ids import iso, utc_now
 from kemala.models.messages import Envelope, MessageType
 from kemala.models.ticket import Suggestion, Ticket, TicketStatus
@@ -40,6 +45,7 @@ from kemala.store.tickets import Change, TicketNotFound, TicketStore, update_wit
 ACTOR = "router"
 SEND_LEASE_SECONDS = 30  # well under the routing queue's visibility timeout (180 s)
 FOLLOWUP_OPEN = frozenset({TicketStatus.ASSIGNED, TicketStatus.RESPONDED, TicketStatus.RESOLVED})
+ACK = "ack"  # the outbox part (and target prefix `ack:<assigned agency>`) of an acknowledgement
 
 
 class RouterSettings(BaseSettings):
@@ -48,11 +54,20 @@ class RouterSettings(BaseSettings):
     directory_table: str = Field(min_length=1)
     operators_queue_url: str = Field(min_length=1)
     routing_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    outbound_queue_url: str = ""
+    ack_agency_id: str = Field(default="", pattern=ACK_AGENCY_PATTERN)  # "" = no acknowledgements
 
     @field_validator("routing_threshold", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # the template passes "" when the parameter is empty
+
+    @field_validator("ack_agency_id")
+    @classmethod
+    def _ack_needs_outbound(cls, value: str, info: ValidationInfo) -> str:
+        if value and not info.data.get("outbound_queue_url"):
+            raise ValueError("acknowledgements need OUTBOUND_QUEUE_URL as well")
+        return value
 
 
 class ClassifierLike(Protocol):
@@ -76,6 +91,7 @@ class RouteOutcome(BaseModel):
     agency_id: str | None = None
     reason: str = ""
     notified: int = 0
+    acknowledged: bool = False  # the citizen's acknowledgement was queued on OutboundQueue
     unreachable_agency: str | None = None  # the agency whose queue refused: AgencyQueueUnreachable
 
 
@@ -98,6 +114,8 @@ class Router:
     agencies: AgencyStore
     operators_queue_url: str
     threshold_override: float | None = None
+    ack_agency_id: str = ""  # the agency whose X account acknowledges assignments; "" = off
+    outbound_queue_url: str = ""
     classifier_factory: Callable[[], ClassifierLike] = _default_classifier
     decide_factory: Callable[[], Decide] = _default_decide
     sqs: Any = None
@@ -112,6 +130,8 @@ class Router:
             agencies=AgencyStore(settings.directory_table),
             operators_queue_url=settings.operators_queue_url,
             threshold_override=settings.routing_threshold,
+            ack_agency_id=settings.ack_agency_id,
+            outbound_queue_url=settings.outbound_queue_url,
         )
 
     @property
@@ -145,6 +165,9 @@ class Router:
                 return None
             change, entry, result = self._routing_change(ticket)
             owed.append(entry)
+            ack = self._with_ack(ticket, change)
+            if ack is not None:
+                owed.append(ack)
             outcome.action = "assigned" if change.status is TicketStatus.ASSIGNED else "triage"
             outcome.agency_id = entry.agency_id
             outcome.reason = str(change.fields.get("triage_reason") or result.reason)
@@ -161,8 +184,7 @@ class Router:
             owed = self._claim_pending(routed)
             outcome.action = "resent" if owed else "skipped"
             outcome.reason = "" if owed else f"already {routed.status.value}"
-        for entry in owed:
-            self._deliver(entry, routed, outcome)
+        self._deliver_all(owed, routed, outcome)
         return outcome
 
     def _routing_change(self, ticket: Ticket) -> tuple[Change, OutboxEntry, RoutingResult]:
@@ -216,51 +238,108 @@ class Router:
         change.extra_items.append(self.outbox.put_entry(entry, int(time.time()) + SEND_LEASE_SECONDS))
         return change, entry
 
+    def _with_ack(self, ticket: Ticket, change: Change) -> OutboxEntry | None:
+        """The acknowledgement a first assignment owes (when configured), committed with the change."""
+        if not self.ack_agency_id or change.status is not TicketStatus.ASSIGNED:
+            return None
+        registry = self.agencies.registry()  # cached: no extra read
+        assigned = registry.get(str(change.fields["agency_id"]))
+        account = speaker(registry.get, self.ack_agency_id)
+        request = acknowledgement(ticket, assigned, account, ACTOR) if assigned else None
+        if request is None or assigned is None:
+            return None
+        entry = OutboxEntry(
+            ticket.id,
+            ticket.version + 1,
+            f"{ACK}:{assigned.id}",
+            self.outbound_queue_url,
+            MessageType.REPLY_REQUESTED,
+            request.model_dump(),
+            part=ACK,
+        )
+        change.fields["ack_reply_id"] = request.reply_id
+        change.data["acknowledge_as"] = request.agency_id
+        change.extra_items.append(self.outbox.put_entry(entry, int(time.time()) + SEND_LEASE_SECONDS))
+        return entry
+
     def _claim_pending(self, ticket: Ticket) -> list[OutboxEntry]:
-        """Unsent entries still meant for where the ticket is now; others are closed, not sent."""
-        now, claimed = int(time.time()), []
+        """Unsent entries still meant for where the ticket is now; others are closed, not sent. An
+        acknowledgement waits while another attempt holds its change's agency notification."""
+        now, claimed, held_elsewhere = int(time.time()), [], set()
         for entry in self.outbox.pending(ticket.id):
             if not _still_owed(entry, ticket):
                 self.outbox.close(entry, self._at(), f"ticket moved on to {ticket.status.value}")
+            elif entry.part == ACK and entry.seq in held_elsewhere:
+                continue  # that attempt sends it, or its redelivery will
             elif self.outbox.claim(entry, now, SEND_LEASE_SECONDS):
                 claimed.append(entry)
+            else:
+                held_elsewhere.add(entry.seq)
         return claimed
 
     # --- delivery -------------------------------------------------------------------------------------
 
-    def _deliver(self, entry: OutboxEntry, ticket: Ticket, outcome: RouteOutcome) -> None:
-        """Send `entry`'s message about `ticket` (as it is now), then mark it sent."""
+    def _deliver_all(self, owed: list[OutboxEntry], ticket: Ticket, outcome: RouteOutcome) -> None:
+        """Notifications first; an acknowledgement only once the agency it names has been told."""
+        acks = [entry for entry in owed if entry.part == ACK]
+        for entry in owed:
+            if entry.part == ACK:
+                continue
+            siblings = [ack for ack in acks if ack.seq == entry.seq]
+            if not self._deliver(entry, ticket, outcome, siblings):
+                acks = [ack for ack in acks if ack not in siblings]  # closed with the fallback
+        for ack in acks:
+            self._deliver(ack, ticket, outcome)
+
+    def _deliver(
+        self, entry: OutboxEntry, ticket: Ticket, outcome: RouteOutcome, acks: list[OutboxEntry] | None = None
+    ) -> bool:
+        """Send `entry`'s message about `ticket` (as it is now), then mark it sent. False when the agency
+        could not be told and the ticket fell back to triage (`acks`, owed by the same change, closed)."""
         try:
             send_envelopes(entry.queue_url, [entry.envelope(ticket, self._at())], client=self._sqs())
         except QueueUnavailable as exc:
             if entry.agency_id is None:
                 self.outbox.release(entry)
-                raise  # the operators queue itself: fail the record, SQS retries
+                raise  # the operators or outbound queue itself: fail the record, SQS retries
             outcome.unreachable_agency = entry.agency_id
-            self._fall_back_to_triage(entry, str(exc), outcome)
-            return
+            self._fall_back_to_triage(entry, str(exc), outcome, acks or [])
+            return False
         self.outbox.mark_sent(entry, self._at())
-        outcome.notified += 1
+        if entry.part == ACK:
+            outcome.acknowledged = True
+        else:
+            outcome.notified += 1
+        return True
 
-    def _fall_back_to_triage(self, failed: OutboxEntry, error: str, outcome: RouteOutcome) -> None:
-        """ASSIGNED -> TRIAGE because the agency cannot be told; the operators are told instead."""
+    def _fall_back_to_triage(
+        self, failed: OutboxEntry, error: str, outcome: RouteOutcome, acks: list[OutboxEntry]
+    ) -> None:
+        """ASSIGNED -> TRIAGE because the agency cannot be told; the operators are told instead. The
+        acknowledgement naming that agency is closed unsent, so the operator's delegation gives one."""
         reason = f"agency {failed.agency_id} queue unreachable: {error}"[:500]
         owed: list[OutboxEntry] = []
 
         def build(ticket: Ticket) -> Change | None:
             owed.clear()
-            closing = self.outbox.close_entry(failed, self._at(), f"unreachable: {error}"[:500])
+            closing = [self.outbox.close_entry(failed, self._at(), f"unreachable: {error}"[:500])]
+            closing += [
+                self.outbox.close_entry(ack, self._at(), "not sent: its agency was not told") for ack in acks
+            ]
+            unacked = {"ack_reply_id": None} if acks and ticket.ack_reply_id else {}
             if ticket.status is not TicketStatus.ASSIGNED or ticket.agency_id != failed.agency_id:
-                change = Change(type="notification.dropped", actor=ACTOR, data={"seq": failed.seq})
-                change.extra_items.append(closing)  # someone moved it meanwhile: theirs to notify
+                change = Change(
+                    type="notification.dropped", actor=ACTOR, fields=unacked, data={"seq": failed.seq}
+                )
+                change.extra_items += closing  # someone moved it meanwhile: theirs to notify
                 return change
             change = Change(
                 type="ticket.agency_unreachable",
                 actor=ACTOR,
                 status=TicketStatus.TRIAGE,
-                fields={"agency_id": None, "due_at": None, "triage_reason": reason},
+                fields={"agency_id": None, "due_at": None, "triage_reason": reason, **unacked},
                 data={"unreachable_agency": failed.agency_id, "error": error[:500], "seq": failed.seq},
-                extra_items=[closing],
+                extra_items=closing,
             )
             change, entry = self._with_entry(ticket, change, MessageType.NEEDS_TRIAGE, None)
             owed.append(entry)
@@ -313,6 +392,8 @@ class Router:
 
 
 def _still_owed(entry: OutboxEntry, ticket: Ticket) -> bool:
+    if entry.part == ACK:  # while the ticket is with the agency the acknowledgement names
+        return ticket.status in FOLLOWUP_OPEN and entry.target == f"{ACK}:{ticket.agency_id}"
     if entry.agency_id is None:
         return ticket.status is TicketStatus.TRIAGE
     return ticket.status in FOLLOWUP_OPEN and ticket.agency_id == entry.agency_id

@@ -3,6 +3,7 @@
 | item          | pk            | sk                | notes                                                  |
 |---------------|---------------|-------------------|--------------------------------------------------------|
 | outbox entry  | TICKET#<id>   | OUTBOX#<seq:08d>  | type, target, detail of the message event <seq> owes   |
+| a second one  | TICKET#<id>   | OUTBOX#<seq>#<part> | e.g. `ack`: the acknowledgement the same change owes |
 
 A router that moves a ticket and then dies before its SQS send leaves an entry without `sent_at`; the
 redelivered `ticket.received` finds it and sends it. The writer holds a short lease (`claim_until`) while
@@ -27,8 +28,8 @@ from kemala.store.tickets import TicketStore, put_if_absent, ticket_pk
 OPERATORS = "operators"
 
 
-def outbox_sk(seq: int) -> str:
-    return f"OUTBOX#{seq:08d}"
+def outbox_sk(seq: int, part: str = "") -> str:
+    return f"OUTBOX#{seq:08d}#{part}" if part else f"OUTBOX#{seq:08d}"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class OutboxEntry:
     queue_url: str
     message_type: MessageType
     detail: dict[str, Any] = field(default_factory=dict)
+    part: str = ""  # a second message owed by the same change (e.g. `ack`): its own item after the first
 
     @property
     def agency_id(self) -> str | None:
@@ -49,12 +51,13 @@ class OutboxEntry:
 
     def envelope(self, ticket: Ticket, at: str) -> Envelope:
         """The message, with the same id however often it is built (keyed on the change's seq)."""
-        return Envelope.build(self.message_type, ticket, at, detail=self.detail, discriminator=str(self.seq))
+        discriminator = f"{self.seq}#{self.part}" if self.part else str(self.seq)
+        return Envelope.build(self.message_type, ticket, at, detail=self.detail, discriminator=discriminator)
 
     def item(self, claim_until: int) -> dict[str, Any]:
-        return {
+        item: dict[str, Any] = {
             "pk": ticket_pk(self.ticket_id),
-            "sk": outbox_sk(self.seq),
+            "sk": outbox_sk(self.seq, self.part),
             "item_type": "outbox",
             "ticket_id": self.ticket_id,
             "seq": self.seq,
@@ -64,6 +67,7 @@ class OutboxEntry:
             "detail": json.dumps(self.detail, ensure_ascii=False, sort_keys=True),
             "claim_until": claim_until,
         }
+        return {**item, "part": self.part} if self.part else item
 
     @classmethod
     def of_item(cls, item: dict[str, Any]) -> OutboxEntry:
@@ -74,6 +78,7 @@ class OutboxEntry:
             queue_url=item["queue_url"],
             message_type=MessageType(item["message_type"]),
             detail=json.loads(item.get("detail") or "{}"),
+            part=item.get("part", ""),
         )
 
 
@@ -89,7 +94,7 @@ class Outbox(TicketStore):
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self._key(entry.ticket_id, entry.seq),
+                "Key": self._key(entry),
                 "UpdateExpression": "SET closed_at = :at, outcome = :o REMOVE claim_until",
                 "ExpressionAttributeValues": {":at": {"S": at}, ":o": {"S": outcome}},
             }
@@ -105,7 +110,7 @@ class Outbox(TicketStore):
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key=self._key(entry.ticket_id, entry.seq),
+                Key=self._key(entry),
                 UpdateExpression="SET claim_until = :until",
                 ConditionExpression=(
                     "attribute_exists(pk) AND attribute_not_exists(sent_at)"
@@ -140,7 +145,7 @@ class Outbox(TicketStore):
     def _update(self, entry: OutboxEntry, expression: str, values: dict[str, Any] | None) -> None:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "Key": self._key(entry.ticket_id, entry.seq),
+            "Key": self._key(entry),
             "UpdateExpression": expression,
         }
         if values:
@@ -151,5 +156,5 @@ class Outbox(TicketStore):
             raise StorageUnavailable(f"DynamoDB UpdateItem of the outbox failed: {exc}") from exc
 
     @staticmethod
-    def _key(ticket_id: str, seq: int) -> dict[str, Any]:
-        return {"pk": {"S": ticket_pk(ticket_id)}, "sk": {"S": outbox_sk(seq)}}
+    def _key(entry: OutboxEntry) -> dict[str, Any]:
+        return {"pk": {"S": ticket_pk(entry.ticket_id)}, "sk": {"S": outbox_sk(entry.seq, entry.part)}}
