@@ -21,7 +21,7 @@ from kemala.store.tokens import Role
 
 
 class Principal(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built by the first request
 
     role: Role
     agency_id: str | None = None

@@ -45,7 +45,6 @@ from kemala.queues import QueueUnavailable, send_envelopes
 from kemala.routing.types import Agency
 from kemala.store.tickets import Change, StaleTicket, TicketNotFound, text_digest, update_with_retry
 from kemala.store.tokens import Role
-from kemala.x.reply_text import InvalidReplyText, validate_reply_text
 
 logger = Logger(child=True)
 
@@ -308,6 +307,10 @@ def request_reply(
     """Queue a public reply from the ticket's agency account; the ticket shows it as pending until the
     replier posts it (then RESPONDED) or X refuses it (then `last_reply_error`)."""
     require_role(principal, Role.AGENCY, Role.OPERATOR)
+    # Imported here, not at the top: twitter-text compiles its URL and emoji regexes on import (~0.3-0.5 s),
+    # and only this route needs them, so only a container's first reply pays for it (docs/decisions.md).
+    from kemala.x.reply_text import InvalidReplyText, validate_reply_text
+
     try:
         checked = validate_reply_text(body.text)
     except InvalidReplyText as exc:

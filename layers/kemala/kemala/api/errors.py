@@ -5,16 +5,20 @@ Logic raises these; the routes module turns them into `{"error", "message", "fie
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class FieldProblem(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on the first error, not at cold start
+
     field: str
     location: str  # body | query | path | header
     problem: str
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     error: str
     message: str
     fields: list[FieldProblem] = []

@@ -25,7 +25,7 @@ _TICKET_PK = re.compile(r"^TICKET#[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 class _Cursor(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built by the first cursor
 
     v: int = Field(ge=1, le=1)
     q: str

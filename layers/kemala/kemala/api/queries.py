@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kemala.api.access import Principal, visible_or_404
 from kemala.api.context import ApiContext
@@ -45,6 +45,8 @@ _TICKET_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 class ListParams(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built by the first listing, not at cold start
+
     status: TicketStatus | None = None
     agency: str | None = None
     category: str | None = None

@@ -21,11 +21,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from kemala.api import actions, queries, stats
+from kemala.api import actions, queries
 from kemala.api.access import Principal, principal_from_context
 from kemala.api.context import ApiContext
 from kemala.api.errors import ApiError, BadRequest, ErrorBody, FieldProblem, InvalidField, PayloadTooLarge
@@ -141,13 +140,6 @@ def refuse_bad_body(event: dict[str, Any], limit: int) -> dict[str, Any] | None:
 def create_app(ctx: ApiContext | None) -> APIGatewayHttpResolver:
     """All routes over `ctx` (None only to render the OpenAPI document)."""
     app = APIGatewayHttpResolver(enable_validation=True)
-    app.configure_openapi(
-        title=API_TITLE,
-        version=API_VERSION,
-        description="Tickets, triage and public replies for Kemala. Roles, errors and examples: docs/api.md.",
-        security_schemes={"bearer": HTTPBearer(description="kemala tokens create prints one (kml_...)")},
-        security=[{"bearer": []}],
-    )
 
     def context() -> ApiContext:
         if ctx is None:
@@ -255,8 +247,10 @@ def create_app(ctx: ApiContext | None) -> APIGatewayHttpResolver:
         created_from: Annotated[date | datetime | None, Query(alias="from")] = None,
         created_to: Annotated[date | datetime | None, Query(alias="to")] = None,
     ) -> Stats:
+        from kemala.api.stats import compute_stats  # only this route needs it (and `statistics`)
+
         params = ListParams(created_from=created_from, created_to=created_to)
-        return stats.compute_stats(context(), caller(), params)
+        return compute_stats(context(), caller(), params)
 
     # --- actions ------------------------------------------------------------------------------------
 
@@ -316,5 +310,18 @@ def create_app(ctx: ApiContext | None) -> APIGatewayHttpResolver:
 
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:
-    """The OpenAPI document, with a trailing newline as committed in docs/openapi.json."""
-    return json.dumps(json.loads(app.get_openapi_json_schema()), indent=2, ensure_ascii=False) + "\n"
+    """The OpenAPI document, with a trailing newline as committed in docs/openapi.json.
+
+    The document's own settings are given here rather than in `create_app`: Powertools' OpenAPI models
+    (~60 pydantic classes, about a tenth of the function's init) are then imported only when someone asks
+    for the document, not on every cold start."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    schema = app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="Tickets, triage and public replies for Kemala. Roles, errors and examples: docs/api.md.",
+        security_schemes={"bearer": HTTPBearer(description="kemala tokens create prints one (kml_...)")},
+        security=[{"bearer": []}],
+    )
+    return json.dumps(json.loads(schema), indent=2, ensure_ascii=False) + "\n"

@@ -1,4 +1,8 @@
-"""Request bodies and response shapes of the API; they are what docs/openapi.json describes."""
+"""Request bodies and response shapes of the API; they are what docs/openapi.json describes.
+
+Every model defers its validator build (`defer_build`) to its first use: a request builds only the
+models of its own route, not all of them at cold start.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,11 @@ AgencyId = Annotated[
 Reason = Annotated[str, Field(min_length=3, max_length=500)]
 
 
-class _Body(BaseModel):
+class _Schema(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Body(_Schema):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -40,7 +48,7 @@ class RejectBody(_Body):
     reason: Reason = Field(description='Why it is not this agency\'s job ("bukan kewenangan kami")')
 
 
-class ReplyBody(BaseModel):
+class ReplyBody(_Schema):
     model_config = ConfigDict(extra="forbid")  # the text is posted exactly as given: no stripping
 
     text: str = Field(
@@ -65,19 +73,19 @@ class CloseBody(_Body):
     )
 
 
-class TicketPage(BaseModel):
+class TicketPage(_Schema):
     items: list[Ticket]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
-class TicketHistory(BaseModel):
+class TicketHistory(_Schema):
     ticket_id: str
     events: list[AuditEvent]
     chain_intact: bool = Field(description="Every event's hash recomputes and links to the previous one")
     chain_problems: list[str] = []
 
 
-class ActionResult(BaseModel):
+class ActionResult(_Schema):
     ticket: Ticket
     notified: list[str] = Field(description="Queues told about the change: agency:<id>, operators, outbound")
     not_notified: list[str] = Field(
@@ -91,7 +99,7 @@ class ReplyAccepted(ActionResult):
     in_reply_to_tweet_id: str
 
 
-class AgencyView(BaseModel):
+class AgencyView(_Schema):
     """What every API user may know about an agency (no queue URL, no secret name)."""
 
     id: str
@@ -104,11 +112,11 @@ class AgencyView(BaseModel):
     active: bool
 
 
-class AgencyList(BaseModel):
+class AgencyList(_Schema):
     items: list[AgencyView]
 
 
-class Stats(BaseModel):
+class Stats(_Schema):
     total: int
     by_status: dict[str, int]
     by_agency: dict[str, int] = Field(description='Ticket counts per agency id ("unassigned" for none)')
