@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
+import kemala.routing.router as router_logic
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from kemala.acknowledgement import ack_reply_id, ack_text
@@ -148,8 +149,6 @@ def test_outbound_queue_failure_fails_the_record_and_the_redelivery_sends_the_ac
 ) -> None:
     ticket_id, _ = routing.complain(CLEAR)
     bodies = routing.routing_messages()
-    import kemala.routing.router as router_logic
-
     real_send = router_logic.send_envelopes
     outbound = routing.stack.queues["OutboundQueue"]
 
@@ -173,53 +172,54 @@ def test_outbound_queue_failure_fails_the_record_and_the_redelivery_sends_the_ac
     assert routing.module.router.outbox.pending(ticket_id) == []
 
 
-def test_crash_before_any_send_is_healed_with_one_notification_and_one_ack(
-    routing: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _routed_then_crashed(routing: Harness, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    """A ticket ASSIGNED (both outbox entries written, both leases held) by an attempt that died before
+    sending anything; returns the ticket id and the routing message to redeliver."""
     ticket_id, _ = routing.complain(CLEAR)
     bodies = routing.routing_messages()
-    import kemala.routing.router as router_logic
-
     real_send = router_logic.send_envelopes
     monkeypatch.setattr(router_logic, "send_envelopes", _crash)
-    assert len(routing.run(bodies)["batchItemFailures"]) == 1  # the process died holding both leases
-    assert routing.run(bodies) == {"batchItemFailures": []}  # a duplicate within the lease: sends nothing
-    assert outbound_jobs(routing.stack) == [] and routing.agency_messages(GROBOGAN_ROADS) == []
-
+    assert len(routing.run(bodies)["batchItemFailures"]) == 1
     monkeypatch.setattr(router_logic, "send_envelopes", real_send)
-    later = router_logic.time.time() + 200  # SQS redelivers after the visibility timeout
-    monkeypatch.setattr(router_logic.time, "time", lambda: later)
-    assert routing.run(bodies) == {"batchItemFailures": []}
-    assert len(routing.agency_messages(GROBOGAN_ROADS)) == 1
-    assert len(outbound_jobs(routing.stack)) == 1
-    assert routing.event_types(ticket_id) == ["ticket.created", "ticket.routed"]
+    return ticket_id, bodies
 
 
 def _crash(*args: Any, **kwargs: Any) -> None:
     raise RuntimeError("Lambda timed out")
 
 
+def _after_the_leases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQS redelivers after the visibility timeout (180 s), when the 30 s send leases have lapsed."""
+    later = router_logic.time.time() + 200
+    monkeypatch.setattr(router_logic.time, "time", lambda: later)
+
+
+def test_crash_before_any_send_is_healed_with_one_notification_and_one_ack(
+    routing: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket_id, bodies = _routed_then_crashed(routing, monkeypatch)
+    assert routing.run(bodies) == {"batchItemFailures": []}  # a duplicate within the lease: sends nothing
+    assert outbound_jobs(routing.stack) == [] and routing.agency_messages(GROBOGAN_ROADS) == []
+    _after_the_leases(monkeypatch)
+    assert routing.run(bodies) == {"batchItemFailures": []}
+    assert len(routing.agency_messages(GROBOGAN_ROADS)) == 1
+    assert len(outbound_jobs(routing.stack)) == 1
+    assert routing.event_types(ticket_id) == ["ticket.created", "ticket.routed"]
+
+
 def test_ack_waits_while_another_attempt_holds_the_agency_notification(
     routing: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ticket_id, _ = routing.complain(CLEAR)
-    bodies = routing.routing_messages()
-    import kemala.routing.router as router_logic
-
-    real_send = router_logic.send_envelopes
-    monkeypatch.setattr(router_logic, "send_envelopes", _crash)
-    routing.run(bodies)
+    ticket_id, bodies = _routed_then_crashed(routing, monkeypatch)
     # Another attempt holds the agency's notification; the acknowledgement's own lease is free.
     routing.stack.ddb.update_item(
         TableName=routing.stack.tables["TicketsTable"],
         Key={"pk": {"S": f"TICKET#{ticket_id}"}, "sk": {"S": "OUTBOX#00000002#ack"}},
         UpdateExpression="REMOVE claim_until",
     )
-    monkeypatch.setattr(router_logic, "send_envelopes", real_send)
     assert routing.run(bodies) == {"batchItemFailures": []}
     assert outbound_jobs(routing.stack) == []  # never ahead of the notification it follows
-    later = router_logic.time.time() + 200
-    monkeypatch.setattr(router_logic.time, "time", lambda: later)
+    _after_the_leases(monkeypatch)
     assert routing.run(bodies) == {"batchItemFailures": []}
     assert len(routing.agency_messages(GROBOGAN_ROADS)) == 1 and len(outbound_jobs(routing.stack)) == 1
 
