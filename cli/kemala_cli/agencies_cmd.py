@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from kemala_cli.main import CliError
+from kemala_cli.errors import CliError
 
 
 def register(subparsers: Any) -> None:

@@ -22,8 +22,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kemala_cli.errors import CliError
     from kemala_cli.fake_x import FakeX, SpecMissing
-    from kemala_cli.main import CliError
 
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port must be 0..65535, not {args.port}")

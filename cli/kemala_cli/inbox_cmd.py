@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kemala_cli.cfn import PROJECT_ROOT
-from kemala_cli.main import CliError
+from kemala_cli.errors import CliError
 
 SCHEMAS_DIR = PROJECT_ROOT / "docs" / "schemas"
 

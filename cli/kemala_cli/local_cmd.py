@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from kemala_cli.main import CliError
+from kemala_cli.errors import CliError
 
 
 def register(subparsers: Any) -> None:

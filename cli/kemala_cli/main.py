@@ -7,7 +7,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# (module, attribute) of each command group's `register(subparsers)`; imported lazily per run.
+from kemala_cli.errors import CliError
+
+__all__ = ["CliError", "main"]
+
+# Modules under kemala_cli, each with a `register(subparsers)` that sets `func` on its parsers.
 COMMAND_GROUPS: list[str] = [
     "agencies_cmd",
     "schemas_cmd",
@@ -28,10 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in COMMAND_GROUPS:
         importlib.import_module(f"kemala_cli.{module_name}").register(sub)
     return parser
-
-
-class CliError(Exception):
-    """A user error: printed as `kemala: error: ...`, exit status 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

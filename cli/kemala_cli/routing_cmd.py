@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from kemala_cli.main import CliError
+from kemala_cli.errors import CliError
 
 DEFAULT_AGENCIES = Path(__file__).resolve().parents[2] / "config" / "agencies.yaml"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kemala_cli.cfn import PROJECT_ROOT
-from kemala_cli.main import CliError
+from kemala_cli.errors import CliError
 
 SCHEMA_DIR = PROJECT_ROOT / "docs" / "schemas"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from kemala_cli.agencies_cmd import directory_table, directory_table_argument
-from kemala_cli.main import CliError
+from kemala_cli.errors import CliError
 
 HASH_PREFIX_SHOWN = 12
 MIN_HASH_PREFIX = 8

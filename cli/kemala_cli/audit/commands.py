@@ -29,7 +29,7 @@ from kemala_cli.audit.load import load_export
 from kemala_cli.audit.report import default_now, write_report
 from kemala_cli.audit.source import locate
 from kemala_cli.audit.verify import verify as verify_db
-from kemala_cli.main import CliError
+from kemala_cli.errors import CliError
 
 # --- export ---------------------------------------------------------------------------------------------
 
