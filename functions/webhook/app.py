@@ -15,7 +15,6 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from kemala.ingest import IngestContext
 from kemala.settings import WebhookSettings, load_settings
 from kemala.store.directory import Directory
