@@ -117,6 +117,30 @@ def test_assignment_queues_one_acknowledgement_naming_the_code_and_the_agency(ro
     assert routed.data["acknowledge_as"] == SPEAKER
 
 
+def test_an_acknowledged_routing_costs_two_more_aws_requests_than_a_plain_one(routing: Harness) -> None:
+    from kemala import aws
+
+    routing.complain(CLEAR)
+    routing.route_all()  # warms the registry cache
+    routing.complain(CLEAR.replace("km 12", "km 14"))
+    bodies = routing.routing_messages()
+    calls: list[str] = []
+    for service in ("dynamodb", "sqs"):
+        aws.client(service).meta.events.register(
+            "before-call.*.*", lambda model, **_: calls.append(model.name), unique_id="count-ack"
+        )
+    assert routing.run(bodies) == {"batchItemFailures": []}
+    # read; ticket + event + both outbox entries in one transaction; notify + mark; acknowledge + mark
+    assert calls == [
+        "GetItem",
+        "TransactWriteItems",
+        "SendMessageBatch",
+        "UpdateItem",
+        "SendMessageBatch",
+        "UpdateItem",
+    ]
+
+
 def test_no_acknowledgement_when_the_setting_is_empty(stubbed: Harness) -> None:  # noqa: F811
     ticket_id, _ = stubbed.complain(CLEAR)
     stubbed.route_all()
