@@ -72,6 +72,11 @@ def filled(function_env: Stack) -> Stack:
     move(
         "901",
         routed,
+        Change(  # the agency's own reply text is in the event (and its hash); the loader must keep it
+            "reply.requested",
+            "agency:" + AGENCY,
+            data={"reply_id": "r-1", "text": "Terima kasih, tim kami menuju lokasi 🙏", "kind": "answer"},
+        ),
         Change(
             "reply.posted",
             "system:replier",
@@ -118,7 +123,7 @@ def test_export_load_query_verify_report(
     assert audit_cli("load", url, "--db", db) == 0
     out = capsys.readouterr().out
     assert "moto layout, no manifest: completeness not checked" in out
-    assert "4 tickets, 13 ticket_events, 5 tweet_links" in out
+    assert "4 tickets, 14 ticket_events, 5 tweet_links" in out
 
     con = duckdb.connect(db, read_only=True)
     statuses = dict(con.execute("SELECT tweet_id, status FROM tickets").fetchall())
@@ -130,11 +135,18 @@ def test_export_load_query_verify_report(
             [filled.ids["901"]],  # type: ignore[attr-defined]
         ).fetchall()
     ]
-    assert types == ["ticket.created", "ticket.followup", "ticket.routed", "reply.posted", "ticket.resolved"]
+    assert types == [
+        "ticket.created",
+        "ticket.followup",
+        "ticket.routed",
+        "reply.requested",
+        "reply.posted",
+        "ticket.resolved",
+    ]
     con.close()
 
     assert audit_cli("verify", "--db", db) == 0
-    assert "verified 4 tickets and 13 events: 0 failed, 4 intact" in capsys.readouterr().out
+    assert "verified 4 tickets and 14 events: 0 failed, 4 intact" in capsys.readouterr().out
 
     csv_dir = tmp_path / "csv"
     assert audit_cli("report", "--db", db, "--out", str(tmp_path / "r.html"), "--csv-dir", str(csv_dir)) == 0

@@ -167,7 +167,9 @@ def load_export(export: Export, db_path: Path, with_text: bool = False) -> dict[
                 if pk.startswith("TICKET#") and sk == "TICKET":
                     sink.add("tickets", {**{c: kept.get(c) for c in tickets}, **extra})
                 elif pk.startswith("TICKET#") and sk.startswith("EVENT#"):
-                    sink.add("ticket_events", {**_event_row(item), **extra})
+                    # Events never hold citizen text (only digests; docs/decisions.md), and their hash
+                    # covers every field: a `data.text` here is the agency's own public reply.
+                    sink.add("ticket_events", {**_event_row(item), "item": item, "source": where})
                 elif pk.startswith("TWEET#"):
                     row = {c: kept.get(c) for c in LINK_COLUMNS}
                     if with_text:

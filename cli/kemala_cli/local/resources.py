@@ -211,9 +211,9 @@ def create_resources(
         elif type_ == "AWS::KMS::Alias":
             clients("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
         elif type_ == "AWS::S3::BucketPolicy":
-            clients("s3").put_bucket_policy(
-                Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
-            )
+            policy = _local_bucket_policy(props["PolicyDocument"], created.notes)
+            if policy["Statement"]:
+                clients("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(policy))
         elif type_ == "AWS::DynamoDB::Table":
             _create_table(clients("dynamodb"), props, name)
             created.tables[logical_id] = name
@@ -370,3 +370,14 @@ def _create_alarm(cloudwatch: Any, props: dict[str, Any], name: str) -> None:
     if "Threshold" in args:
         args["Threshold"] = float(args["Threshold"])
     cloudwatch.put_metric_alarm(AlarmName=name, **args)
+
+
+def _local_bucket_policy(policy: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The bucket policy minus TLS-only statements: the local endpoint is plain HTTP, so a Deny on
+    `aws:SecureTransport = false` would (correctly) refuse every local request, the audit tool's included."""
+    statements = policy.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    kept = [st for st in statements if "aws:SecureTransport" not in json.dumps(st.get("Condition", {}))]
+    if len(kept) != len(statements):
+        notes.append("S3 bucket policy: TLS-only statements skipped (the local endpoint is plain HTTP)")
+    return {**policy, "Statement": kept}

@@ -96,3 +96,15 @@ def test_fast_transactions_apply_and_roll_back_exactly_the_named_items(aws: None
     moto_speed._transact_write_items(_backend(), [write_a, new_c])
     assert ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["v"] == {"N": "2"}
     assert "Item" in ddb.get_item(TableName="t", Key={"pk": {"S": "c"}})
+
+
+def test_tls_only_bucket_policy_is_not_applied_on_the_plain_http_endpoint(created: Any) -> None:
+    _, _, done = created
+    s3 = boto3.client("s3")
+    bucket = done.buckets["AuditBucket"]
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except s3.exceptions.ClientError:
+        policy = {"Statement": []}  # no statement left: no policy at all
+    assert "aws:SecureTransport" not in json.dumps(policy)
+    assert any("TLS-only statements skipped" in note for note in done.notes)
