@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from kemala.acknowledgement import ACK_AGENCY_PATTERN, acknowledgement, speaker
 from kemala.ids import iso, utc_now
@@ -85,6 +85,8 @@ class UnsupportedMessage(ValueError):
 
 class RouteOutcome(BaseModel):
     """What the router did with one message (logged, and turned into metrics by the handler)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     ticket_id: str
     action: str  # assigned | triage | resent | skipped | followup_forwarded

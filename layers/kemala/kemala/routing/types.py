@@ -15,7 +15,7 @@ PROVINCE = "jateng"
 
 
 class Alternative(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     category: str
     confidence: float = Field(ge=0.0, le=1.0)
@@ -24,7 +24,7 @@ class Alternative(BaseModel):
 class Classification(BaseModel):
     """What the text says: its most likely category (calibrated confidence), the alternatives, its region."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     category: str
     confidence: float = Field(ge=0.0, le=1.0)
@@ -41,7 +41,7 @@ class AgencyLevel(StrEnum):
 class Agency(BaseModel):
     """One agency record of the registry (config/agencies.yaml -> DirectoryTable `AGENCY#<id>`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     name: str = Field(min_length=3)
@@ -64,6 +64,8 @@ class RouteDecision(StrEnum):
 
 class RoutingResult(BaseModel):
     """The router's decision for one ticket: `kemala routing classify` prints one of these per line."""
+
+    model_config = ConfigDict(defer_build=True)
 
     category: str
     confidence: float
