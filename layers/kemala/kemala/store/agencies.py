@@ -16,11 +16,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from kemala import aws
 from kemala.routing.registry import Registry
 from kemala.routing.types import Agency
 from kemala.store.directory import XACCOUNTS_KEY
-from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, deserialize, serialize
+from kemala.store.dynamo import AWS_ERRORS, DynamoTable, StorageUnavailable, deserialize, serialize
 
 AGENCY_SK = "AGENCY"
 INDEX_KEY = {"pk": {"S": "AGENCIES"}, "sk": {"S": "INDEX"}}
@@ -31,20 +30,13 @@ def agency_key(agency_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"AGENCY#{agency_id}"}, "sk": {"S": AGENCY_SK}}
 
 
-class AgencyStore:
+class AgencyStore(DynamoTable):
     """Agency records. `registry()` is cached for `cache_seconds`, so a warm router reads no directory."""
 
     def __init__(self, table_name: str, client: Any = None, cache_seconds: float = 60.0) -> None:
-        self.table = table_name
-        self._client = client
+        super().__init__(table_name, client)
         self._cache_seconds = cache_seconds
         self._registry: tuple[float, Registry] | None = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
 
     # --- reads -------------------------------------------------------------------------------------
 

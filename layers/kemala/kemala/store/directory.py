@@ -14,24 +14,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kemala import aws
-from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, deserialize
+from kemala.store.dynamo import AWS_ERRORS, DynamoTable, StorageUnavailable, deserialize
 
 XACCOUNTS_KEY = {"pk": {"S": "XACCOUNTS"}, "sk": {"S": "XACCOUNTS"}}
 
 
-class Directory:
+class Directory(DynamoTable):
     def __init__(self, table_name: str, client: Any = None, cache_seconds: float = 60.0) -> None:
-        self.table = table_name
-        self._client = client
+        super().__init__(table_name, client)
         self._cache_seconds = cache_seconds
         self._accounts: tuple[float, frozenset[str]] | None = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
 
     def own_account_ids(self) -> frozenset[str]:
         """X user ids of every registered agency account, cached briefly: replies loop otherwise."""

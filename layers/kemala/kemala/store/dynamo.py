@@ -8,6 +8,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kemala import aws
+
 
 class StorageUnavailable(RuntimeError):
     """DynamoDB or SQS could not be reached or refused for a reason other than our own conditions.
@@ -109,3 +111,18 @@ def cancellation_codes(exc: ClientError) -> list[str]:
 
 
 AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+class DynamoTable:
+    """Base of the data-access classes: one table, and a DynamoDB client created on first use (so a
+    function that never touches the table never pays for the client at cold start)."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws.client("dynamodb")
+        return self._client

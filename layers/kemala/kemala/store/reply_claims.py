@@ -21,8 +21,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from kemala import aws
-from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, deserialize, error_code, serialize_value
+from kemala.store.dynamo import (
+    AWS_ERRORS,
+    DynamoTable,
+    StorageUnavailable,
+    deserialize,
+    error_code,
+    serialize_value,
+)
 
 CLAIM_TTL_SECONDS = 30 * 24 * 3600  # longer than the job can live in SQS (14 days), then auto-deleted
 
@@ -82,17 +88,7 @@ def _values(**values: Any) -> dict[str, Any]:
     return {f":{k}": serialize_value(v) for k, v in values.items()}
 
 
-class ReplyClaims:
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
-
+class ReplyClaims(DynamoTable):
     def get(self, reply_id: str) -> ReplyClaim | None:
         try:
             resp = self.client.get_item(TableName=self.table, Key=claim_key(reply_id), ConsistentRead=True)

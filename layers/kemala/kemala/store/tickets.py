@@ -22,12 +22,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from kemala import aws
 from kemala.audit_chain import GENESIS_HASH, event_hash
 from kemala.lifecycle import check_transition
 from kemala.models.ticket import AuditEvent, Ticket, TicketStatus
 from kemala.store.dynamo import (
     AWS_ERRORS,
+    DynamoTable,
     StorageUnavailable,
     cancellation_codes,
     deserialize,
@@ -160,18 +160,8 @@ def chain_event(ticket: Ticket, seq: int, change: Change, at: str) -> AuditEvent
     return AuditEvent(**body, prev_hash=prev, hash=event_hash(prev, body))
 
 
-class TicketStore:
+class TicketStore(DynamoTable):
     """Reads and audited writes of tickets. All DynamoDB specifics stay in here."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
 
     # --- reads -------------------------------------------------------------------------------------
 

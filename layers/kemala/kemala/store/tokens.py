@@ -20,8 +20,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kemala import aws
-from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, deserialize, error_code, serialize
+from kemala.store.dynamo import (
+    AWS_ERRORS,
+    DynamoTable,
+    StorageUnavailable,
+    deserialize,
+    error_code,
+    serialize,
+)
 
 TOKEN_PREFIX = "kml_"
 TOKEN_SK = "TOKEN"
@@ -84,18 +90,8 @@ class AmbiguousToken(LookupError):
     """A hash prefix matched more than one token."""
 
 
-class TokenStore:
+class TokenStore(DynamoTable):
     """Reads and writes of token records. The authorizer only ever calls `get` (GetItem)."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
 
     def get(self, token_hash: str) -> TokenRecord | None:
         if not _HASH_RE.match(token_hash):
