@@ -178,3 +178,38 @@ def test_a_ticket_changed_behind_the_store_is_named(
         f"FAIL ticket {victim} (" in out and "status is 'RESOLVED' but its events replay to 'TRIAGE'" in out
     )
     assert "1 failed, 3 intact" in out
+
+
+def test_operator_decisions_become_training_examples(
+    filled: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = TicketStore(filled.tables["TicketsTable"])
+    triaged = store.require(filled.ids["903"])  # type: ignore[attr-defined]
+    delegated = Change(
+        "ticket.delegated",
+        "operator",
+        S.ASSIGNED,
+        fields={"agency_id": "pdam-semarang", "category": "water_utility"},
+        data={"category_was": None},
+    )
+    store.apply(triaged, delegated, "2099-01-03T00:00:00.000Z")
+    url = _export(filled, capsys)
+    db = str(tmp_path / "audit.duckdb")
+    assert audit_cli("load", url, "--db", db) == 0
+    capsys.readouterr()
+    assert audit_cli("labels", "--db", db) == 2  # without the text there is nothing to learn from
+    assert "--with-text" in capsys.readouterr().err
+
+    assert audit_cli("load", url, "--db", db, "--with-text") == 0
+    out = tmp_path / "labels.jsonl"
+    assert audit_cli("labels", "--db", db, "--out", str(out)) == 0
+    examples = [json.loads(line) for line in out.read_text().splitlines()]
+    assert examples == [
+        {
+            "id": filled.ids["903"],  # type: ignore[attr-defined]
+            "text": "#KemalaJateng jalan berlubang no 3",
+            "category": "water_utility",
+            "agency": "pdam-semarang",
+            "source": "operator ticket.delegated",
+        }
+    ]  # the router's own assignments (901, 902) are not labels: nobody checked them

@@ -43,6 +43,13 @@ def register(subparsers: Any) -> None:
     verify.add_argument("--db", default=DEFAULT_DB)
     verify.set_defaults(func=_run("commands", "verify"))
 
+    labels = sub.add_parser(
+        "labels", help="operators' routing decisions as training examples (needs load --with-text)"
+    )
+    labels.add_argument("--db", default=DEFAULT_DB)
+    labels.add_argument("--out", help="JSON lines file to write (default: stdout)")
+    labels.set_defaults(func=_run("commands", "labels"))
+
     report = sub.add_parser("report", help="canned figures as HTML with charts, and as CSV")
     report.add_argument("--db", default=DEFAULT_DB)
     report.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")

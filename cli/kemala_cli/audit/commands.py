@@ -199,3 +199,40 @@ def report(args: argparse.Namespace) -> int:
         + (f" and CSVs in {args.csv_dir}" if args.csv_dir else "")
     )
     return 0
+
+
+# --- labels ---------------------------------------------------------------------------------------------
+
+# The triage team's last routing decision per ticket (a delegation or a reassignment by an operator),
+# with the ticket's category as it stands after that decision: the operator either confirmed the
+# router's category or corrected it (`category` in the delegate/reassign body).
+_LABELS_SQL = """
+SELECT t.id, t.text, t.category, t.agency_id, d.type
+FROM tickets t
+JOIN (
+    SELECT ticket_id, type, row_number() OVER (PARTITION BY ticket_id ORDER BY seq DESC) AS latest
+    FROM ticket_events
+    WHERE actor_kind = 'operator' AND type IN ('ticket.delegated', 'ticket.reassigned')
+) d ON d.ticket_id = t.id AND d.latest = 1
+WHERE t.text IS NOT NULL AND t.category IS NOT NULL
+ORDER BY t.id
+"""
+
+
+def labels(args: argparse.Namespace) -> int:
+    """Operators' decisions as labelled examples for `kemala routing train` (JSON lines)."""
+    con = _connect(args.db)
+    columns = {r[0] for r in con.execute("DESCRIBE tickets").fetchall()}
+    if "text" not in columns:
+        raise CliError("labels need the citizens' text: load the export again with --with-text")
+    rows = con.execute(_LABELS_SQL).fetchall()
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        for ticket_id, text, category, agency_id, decided_by in rows:
+            example = {"id": ticket_id, "text": text, "category": category, "agency": agency_id}
+            print(json.dumps({**example, "source": f"operator {decided_by}"}, ensure_ascii=False), file=out)
+    finally:
+        if args.out:
+            out.close()
+    print(f"{len(rows)} labelled example(s) from operators' decisions", file=sys.stderr)
+    return 0
