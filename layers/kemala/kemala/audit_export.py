@@ -23,8 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from kemala import aws
 from kemala.settings import BaseSettings
+from kemala.store.dynamo import DynamoTable
 
 DEFAULT_PREFIX = "exports/tickets"
 ACTIVE = ("IN_PROGRESS", "COMPLETED")
@@ -91,18 +91,12 @@ def client_token(table_arn: str, day: date, attempt: int) -> str:
     return f"kemala-{digest}-{day.isoformat()}-{attempt}"
 
 
-class TableExports:
-    """Data access: DynamoDB's export API for one table."""
-
-    def __init__(self, table_arn: str, client: Any = None) -> None:
-        self.table_arn = table_arn
-        self._client = client
+class TableExports(DynamoTable):
+    """Data access: DynamoDB's export API for one table (named by its ARN, as the export API wants)."""
 
     @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
+    def table_arn(self) -> str:
+        return self.table
 
     def all(self) -> list[ExportInfo]:
         """Every export of the table DynamoDB still lists, described (ListExports gives no prefix)."""
