@@ -43,9 +43,11 @@ def aws() -> Iterator[None]:
     moto_atomic.install()  # DynamoDB's per-request atomicity, which moto's backend lacks under threads
 
     kemala_aws.client.cache_clear()
+    kemala_aws.secrets.cache_clear()
     with mock_aws():
         yield
     kemala_aws.client.cache_clear()
+    kemala_aws.secrets.cache_clear()
 
 
 class Stack:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kemala import aws
 from kemala.ingest import IngestContext
@@ -35,16 +33,9 @@ ctx = IngestContext(
 )
 
 
-@cache
-def secrets() -> parameters.SecretsProvider:
-    """Powertools' Secrets provider on our cached client: its default provider would build a second
-    boto3 session and client (~50 ms of the first request)."""
-    return parameters.SecretsProvider(boto3_client=aws.client("secretsmanager"))
-
-
 def consumer_secret() -> str:
     """The X app's consumer secret from Secrets Manager (cached 5 minutes; JSON or plain string)."""
-    value = str(secrets().get(settings.x_consumer_secret_name, max_age=300))
+    value = str(aws.secrets().get(settings.x_consumer_secret_name, max_age=300))
     if value.startswith("{"):
         return str(json.loads(value)["consumer_secret"])
     return value

@@ -16,7 +16,7 @@ from unittest import mock
 
 import kemala.routing.router as router_logic
 import pytest
-from aws_lambda_powertools.utilities import parameters
+from kemala import aws as kemala_aws
 from kemala.acknowledgement import ack_reply_id, ack_text
 from kemala.ids import iso, utc_now
 from kemala.models.replies import ReplyRequest
@@ -313,7 +313,7 @@ def flow(routing: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flow]:
         monkeypatch.setenv("IDEMPOTENCY_TABLE", stack.tables["IdempotencyTable"])
         monkeypatch.setenv("OUTBOUND_DLQ_URL", stack.queues["OutboundDLQ"])
         monkeypatch.setenv("X_API_BASE_URL", fake.url)
-        parameters.clear_caches()
+        kemala_aws.secrets.cache_clear()
         module = load_function("replier")
         clock = Clock()
         module.service.clock = clock

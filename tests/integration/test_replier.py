@@ -16,7 +16,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
+from kemala import aws as kemala_aws
 from kemala.audit_chain import verify_chain
 from kemala.ids import iso, utc_now
 from kemala.ingest import IngestContext, ingest_delivery
@@ -211,7 +211,7 @@ def replier(function_env: Stack, fake_x: FakeX, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OUTBOUND_DLQ_URL", stack.queues["OutboundDLQ"])
     monkeypatch.setenv("X_API_BASE_URL", fake_x.url)
     stack.secrets.create_secret(Name=SECRET_NAME, SecretString=json.dumps(CREDS))
-    parameters.clear_caches()
+    kemala_aws.secrets.cache_clear()
     put_agency(stack)
     module = load_function("replier")
     clock = Clock()
@@ -401,7 +401,7 @@ def test_other_4xx_fails_visibly_to_the_agency_and_on_the_ticket(replier: Replie
 
 def test_missing_credentials_fail_visibly_without_calling_x(replier: Replier) -> None:
     replier.stack.secrets.delete_secret(SecretId=SECRET_NAME, ForceDeleteWithoutRecovery=True)
-    parameters.clear_caches()
+    kemala_aws.secrets.cache_clear()
     ticket = replier.assigned_ticket()
     replier.request_reply(ticket)
     assert replier.run_once() == []

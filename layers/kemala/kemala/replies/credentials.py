@@ -7,9 +7,9 @@ Rotation: put a new secret version; warm functions pick it up within `CACHE_SECO
 
 from __future__ import annotations
 
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
+from kemala import aws
 from kemala.routing.types import Agency
 from kemala.store.dynamo import StorageUnavailable
 from kemala.x.client import XCredentials
@@ -34,7 +34,7 @@ def agency_credentials(agency: Agency) -> XCredentials:
             f"agency {agency.id}: x_secret_name {name!r} must start with {SECRET_PREFIX!r}"
         )
     try:
-        value = parameters.get_secret(name, transform="json", max_age=CACHE_SECONDS)
+        value = aws.secrets().get(name, transform="json", max_age=CACHE_SECONDS)
     except TransformParameterError:
         raise CredentialsUnusable(f"agency {agency.id}: secret {name!r} is not JSON") from None
     except GetParameterError as exc:
