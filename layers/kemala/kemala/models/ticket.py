@@ -64,6 +64,7 @@ class Ticket(BaseModel):
     triage_reason: str | None = None
     due_at: str | None = None
     escalation_level: int = 0
+    escalation_notice_owed: int | None = None  # the escalation level whose notice has not gone out yet
     close_reason: str | None = None
     duplicate_of: str | None = None
     reply_tweet_ids: list[str] = Field(default_factory=list)
