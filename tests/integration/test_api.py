@@ -484,11 +484,13 @@ def test_two_concurrent_actions_on_one_ticket_exactly_one_wins(api: Api) -> None
     ticket = api.routed(TicketStatus.TRIAGE)
     barrier = threading.Barrier(2)
     results: list[tuple[int, dict[str, Any]]] = []
+    # Lambda runs concurrent invocations in separate containers: one module instance per thread.
+    containers = {agency: load_function("api") for agency in (ROADS, WATER)}
 
     def delegate(agency_id: str) -> None:
         event = api_event("POST", f"/tickets/{ticket.id}/delegate", OPERATOR, {"agency_id": agency_id})
         barrier.wait()
-        resp = api.module.lambda_handler(event, lambda_context("api"))
+        resp = containers[agency_id].lambda_handler(event, lambda_context("api"))
         results.append((resp["statusCode"], json.loads(resp["body"])))
 
     threads = [threading.Thread(target=delegate, args=(a,)) for a in (ROADS, WATER)]
@@ -510,11 +512,12 @@ def test_concurrent_replies_queue_exactly_one(api: Api) -> None:
     ticket = api.routed(TicketStatus.ASSIGNED, ROADS)
     barrier = threading.Barrier(3)
     codes: list[int] = []
+    containers = [load_function("api") for _ in range(3)]  # one per concurrent invocation, as in Lambda
 
     def reply(n: int) -> None:
         event = api_event("POST", f"/tickets/{ticket.id}/replies", AGENCY_ROADS, {"text": f"Balasan {n}"})
         barrier.wait()
-        codes.append(api.module.lambda_handler(event, lambda_context("api"))["statusCode"])
+        codes.append(containers[n].lambda_handler(event, lambda_context("api"))["statusCode"])
 
     threads = [threading.Thread(target=reply, args=(n,)) for n in range(3)]
     for t in threads:

@@ -115,12 +115,14 @@ def test_concurrent_deliveries_of_one_tweet_make_one_ticket(webhook: Webhook) ->
     payload = complaint_delivery(COMPLAINT, tweet_id="1700000000000000001")
     results: list[tuple[int, dict[str, Any]]] = []
     barrier = threading.Barrier(6)
+    # Lambda runs concurrent invocations in separate containers: one module instance per thread.
+    containers = [Webhook(load_function("webhook"), webhook.stack) for _ in range(6)]
 
-    def deliver() -> None:
+    def deliver(container: Webhook) -> None:
         barrier.wait()
-        results.append(webhook.post(payload))
+        results.append(container.post(payload))
 
-    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    threads = [threading.Thread(target=deliver, args=(c,)) for c in containers]
     for t in threads:
         t.start()
     for t in threads:
