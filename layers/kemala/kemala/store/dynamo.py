@@ -126,3 +126,15 @@ class DynamoTable:
         if self._client is None:
             self._client = aws.client("dynamodb")
         return self._client
+
+    def conditional_update(self, what: str, **request: Any) -> dict[str, Any] | None:
+        """UpdateItem on this table: the response, or None when its ConditionExpression did not hold.
+        Any other failure is StorageUnavailable naming `what` (callers retry or answer 5xx)."""
+        try:
+            return dict(self.client.update_item(TableName=self.table, **request))
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise StorageUnavailable(f"DynamoDB UpdateItem {what} failed: {exc}") from exc
+        except AWS_ERRORS as exc:
+            raise StorageUnavailable(f"DynamoDB UpdateItem {what} failed: {exc}") from exc

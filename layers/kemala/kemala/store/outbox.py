@@ -18,11 +18,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from kemala.models.messages import Envelope, MessageType
 from kemala.models.ticket import Ticket
-from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, error_code, serialize
+from kemala.store.dynamo import AWS_ERRORS, StorageUnavailable, serialize
 from kemala.store.tickets import TicketStore, put_if_absent, ticket_pk
 
 OPERATORS = "operators"
@@ -107,25 +105,18 @@ class Outbox(TicketStore):
 
     def claim(self, entry: OutboxEntry, now: int, lease_seconds: int) -> bool:
         """Take the right to send `entry`: only if unsent, open, and no live lease is held."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=self._key(entry),
-                UpdateExpression="SET claim_until = :until",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND attribute_not_exists(sent_at)"
-                    " AND attribute_not_exists(closed_at)"
-                    " AND (attribute_not_exists(claim_until) OR claim_until < :now)"
-                ),
-                ExpressionAttributeValues=serialize({":until": now + lease_seconds, ":now": now}),
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise StorageUnavailable(f"DynamoDB UpdateItem of the outbox failed: {exc}") from exc
-        except AWS_ERRORS as exc:
-            raise StorageUnavailable(f"DynamoDB UpdateItem of the outbox failed: {exc}") from exc
-        return True
+        claimed = self.conditional_update(
+            "of the outbox",
+            Key=self._key(entry),
+            UpdateExpression="SET claim_until = :until",
+            ConditionExpression=(
+                "attribute_exists(pk) AND attribute_not_exists(sent_at)"
+                " AND attribute_not_exists(closed_at)"
+                " AND (attribute_not_exists(claim_until) OR claim_until < :now)"
+            ),
+            ExpressionAttributeValues=serialize({":until": now + lease_seconds, ":now": now}),
+        )
+        return claimed is not None
 
     def close(self, entry: OutboxEntry, at: str, outcome: str) -> None:
         """Close `entry` unsent outside a transaction (the ticket moved on before it could be sent)."""

@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from kemala.store.dynamo import (
     AWS_ERRORS,
     DynamoTable,
     StorageUnavailable,
     deserialize,
-    error_code,
     serialize_value,
 )
 
@@ -100,35 +97,30 @@ class ReplyClaims(DynamoTable):
         """Take the right to send this reply now. Returns the claim as it was before (state `retry` or a
         stale `posting`; a fresh reply gives a `retry` with no history), or None if it is not ours to take
         (live lease elsewhere, or the outcome is already known)."""
-        try:
-            resp = self.client.update_item(
-                TableName=self.table,
-                Key=claim_key(reply_id),
-                UpdateExpression=(
-                    "SET #s = :posting, reply_id = :rid, #t = :token, lease_until = :until, "
-                    "expiration = if_not_exists(expiration, :exp)"
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(id) OR #s = :retry OR (#s = :posting AND lease_until < :now)"
-                ),
-                ExpressionAttributeNames={"#s": "state", "#t": "token"},
-                ExpressionAttributeValues=_values(
-                    posting=ClaimState.POSTING.value,
-                    retry=ClaimState.RETRY.value,
-                    rid=reply_id,
-                    token=token,
-                    until=lease_until,
-                    now=now,
-                    exp=now + CLAIM_TTL_SECONDS,
-                ),
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise StorageUnavailable(f"DynamoDB UpdateItem on reply claims failed: {exc}") from exc
-        except AWS_ERRORS as exc:
-            raise StorageUnavailable(f"DynamoDB UpdateItem on reply claims failed: {exc}") from exc
+        resp = self.conditional_update(
+            "on reply claims",
+            Key=claim_key(reply_id),
+            UpdateExpression=(
+                "SET #s = :posting, reply_id = :rid, #t = :token, lease_until = :until, "
+                "expiration = if_not_exists(expiration, :exp)"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(id) OR #s = :retry OR (#s = :posting AND lease_until < :now)"
+            ),
+            ExpressionAttributeNames={"#s": "state", "#t": "token"},
+            ExpressionAttributeValues=_values(
+                posting=ClaimState.POSTING.value,
+                retry=ClaimState.RETRY.value,
+                rid=reply_id,
+                token=token,
+                until=lease_until,
+                now=now,
+                exp=now + CLAIM_TTL_SECONDS,
+            ),
+            ReturnValues="ALL_OLD",
+        )
+        if resp is None:
+            return None
         old = resp.get("Attributes")
         if not old:
             return ReplyClaim(reply_id=reply_id, state=ClaimState.RETRY)
@@ -168,25 +160,20 @@ class ReplyClaims(DynamoTable):
         )
 
     def _update_owned(self, reply_id: str, token: str, expression: str, values: dict[str, Any]) -> ReplyClaim:
-        try:
-            resp = self.client.update_item(
-                TableName=self.table,
-                Key=claim_key(reply_id),
-                UpdateExpression=expression,
-                ConditionExpression="#s = :posting AND #t = :owner",
-                ExpressionAttributeNames={"#s": "state", "#t": "token"},
-                ExpressionAttributeValues={
-                    **values,
-                    **_values(posting=ClaimState.POSTING.value, owner=token),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise LostClaim(f"reply {reply_id}: the claim was taken over") from None
-            raise StorageUnavailable(f"DynamoDB UpdateItem on reply claims failed: {exc}") from exc
-        except AWS_ERRORS as exc:
-            raise StorageUnavailable(f"DynamoDB UpdateItem on reply claims failed: {exc}") from exc
+        resp = self.conditional_update(
+            "on reply claims",
+            Key=claim_key(reply_id),
+            UpdateExpression=expression,
+            ConditionExpression="#s = :posting AND #t = :owner",
+            ExpressionAttributeNames={"#s": "state", "#t": "token"},
+            ExpressionAttributeValues={
+                **values,
+                **_values(posting=ClaimState.POSTING.value, owner=token),
+            },
+            ReturnValues="ALL_NEW",
+        )
+        if resp is None:
+            raise LostClaim(f"reply {reply_id}: the claim was taken over")
         return ReplyClaim.from_item(deserialize(resp["Attributes"]))
 
     def done_item(self, reply_id: str) -> dict[str, Any]:

@@ -302,29 +302,21 @@ class TicketStore(DynamoTable):
         A claim succeeds only if the message was never enqueued and no live claim exists, so concurrent
         duplicate deliveries cannot both send.
         """
-        claimed = []
-        for tweet_id in tweet_ids:
-            try:
-                self.client.update_item(
-                    TableName=self.table,
-                    Key={"pk": {"S": tweet_pk(tweet_id)}, "sk": {"S": TWEET_SK}},
-                    UpdateExpression="SET routing_claim_until = :until",
-                    ConditionExpression=(
-                        "attribute_exists(pk) AND attribute_not_exists(routing_enqueued_at) "
-                        "AND (attribute_not_exists(routing_claim_until) OR routing_claim_until < :now)"
-                    ),
-                    ExpressionAttributeValues={
-                        ":until": {"N": str(now + lease_seconds)},
-                        ":now": {"N": str(now)},
-                    },
-                )
-                claimed.append(tweet_id)
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise StorageUnavailable(f"DynamoDB UpdateItem failed: {exc}") from exc
-            except AWS_ERRORS as exc:
-                raise StorageUnavailable(f"DynamoDB UpdateItem failed: {exc}") from exc
-        return claimed
+        return [
+            tweet_id
+            for tweet_id in tweet_ids
+            if self.conditional_update(
+                "of a routing claim",
+                Key={"pk": {"S": tweet_pk(tweet_id)}, "sk": {"S": TWEET_SK}},
+                UpdateExpression="SET routing_claim_until = :until",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND attribute_not_exists(routing_enqueued_at) "
+                    "AND (attribute_not_exists(routing_claim_until) OR routing_claim_until < :now)"
+                ),
+                ExpressionAttributeValues=serialize({":until": now + lease_seconds, ":now": now}),
+            )
+            is not None
+        ]
 
     def mark_routing_enqueued(self, tweet_ids: list[str], at: str) -> None:
         """Record that ticket.received went out, in one transaction per 100 links."""

@@ -25,7 +25,6 @@ from kemala.store.dynamo import (
     DynamoTable,
     StorageUnavailable,
     deserialize,
-    error_code,
     serialize,
 )
 
@@ -120,19 +119,14 @@ class TokenStore(DynamoTable):
 
     def revoke(self, token_hash: str, at: str) -> bool:
         """Mark the token revoked; False when it was already revoked (the first revocation time stays)."""
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"pk": {"S": token_pk(token_hash)}, "sk": {"S": TOKEN_SK}},
-                UpdateExpression="SET revoked_at = :at",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(revoked_at)",
-                ExpressionAttributeValues={":at": {"S": at}},
-            )
-        except AWS_ERRORS as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise StorageUnavailable(f"DynamoDB UpdateItem on the directory failed: {exc}") from exc
-        return True
+        revoked = self.conditional_update(
+            "on the directory",
+            Key={"pk": {"S": token_pk(token_hash)}, "sk": {"S": TOKEN_SK}},
+            UpdateExpression="SET revoked_at = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(revoked_at)",
+            ExpressionAttributeValues={":at": {"S": at}},
+        )
+        return revoked is not None
 
     def list_all(self) -> list[TokenRecord]:
         """Every token record, oldest first. The directory is small (agencies, tokens, settings), so a
