@@ -18,7 +18,7 @@ answer, and TRIAGE tickets are already with the operators.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -201,7 +201,7 @@ class Escalator:
             )
 
         try:
-            escalated = apply_on_seen(self.store, seen, build, lambda: iso(now))
+            escalated = update_with_retry(self.store, seen.id, build, lambda: iso(now), attempts=4, seen=seen)
         except StaleTicket:
             outcome.lost_races += 1
             return None
@@ -252,7 +252,10 @@ class Escalator:
             )
 
         try:
-            return apply_on_seen(self.store, notice.ticket, build, lambda: iso(now)) is not None
+            applied = update_with_retry(
+                self.store, notice.ticket.id, build, lambda: iso(now), attempts=4, seen=notice.ticket
+            )
+            return applied is not None
         except StaleTicket:
             return False  # still owed: the next run resends (same message id) and marks it then
 
@@ -262,17 +265,3 @@ class Escalator:
 
             self.sqs = aws.client("sqs")
         return self.sqs
-
-
-def apply_on_seen(
-    store: TicketStore, seen: Ticket, build: Callable[[Ticket], Change | None], at: Callable[[], str]
-) -> Ticket | None:
-    """Apply `build`'s change on the copy already read (no GetItem when nobody changed it meanwhile);
-    on a lost optimistic lock, re-read and decide again through `update_with_retry`."""
-    change = build(seen)
-    if change is None:
-        return None
-    try:
-        return store.apply(seen, change, at())
-    except StaleTicket:
-        return update_with_retry(store, seen.id, build, at)

@@ -374,12 +374,14 @@ def update_with_retry(
     build: Any,
     at: Any,
     attempts: int = 3,
+    seen: Ticket | None = None,
 ) -> Ticket | None:
     """Read the ticket, let `build(ticket) -> Change | None` decide, and apply; on a lost optimistic lock,
     re-read and decide again. Returns the updated ticket, or None when `build` decided there is nothing
-    to do. `at` is a zero-argument callable giving the event time."""
+    to do. `at` is a zero-argument callable giving the event time. `seen`, a copy the caller has just
+    read, is used for the first attempt instead of another GetItem."""
     for attempt in range(attempts):
-        ticket = store.require(ticket_id)
+        ticket = seen if attempt == 0 and seen is not None else store.require(ticket_id)
         change = build(ticket)
         if change is None:
             return None
